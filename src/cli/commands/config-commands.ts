@@ -1,0 +1,94 @@
+/** render, check, schema, models, hash-password: everything that needs no base image. */
+import type { Command } from 'commander';
+import { formatDiagnostic, hasErrors } from '../../diagnostics/diagnostic.js';
+import { ConfigError } from '../../diagnostics/errors.js';
+import { compile } from '../../compile/compile.js';
+import { sha512Crypt, randomSalt } from '../../crypt/sha512-crypt.js';
+import { compileForBuild, requireModel } from '../../load/compile-config.js';
+import { readConfigFile } from '../../load/read-config.js';
+import { loadStaticPayload, loadTemplates, toolVersion } from '../../load/sources.js';
+import { MODELS } from '../../models/catalog.js';
+import type { DeviceModel } from '../../models/model.js';
+import { configJsonSchema } from '../../validate/config-schema.js';
+import { validateConfigText } from '../../validate/validate-config.js';
+import { writePlanDir } from '../../write/write-plan-dir.js';
+import { readPassword } from '../read-secret.js';
+
+export function registerConfigCommands(program: Command): void {
+  program
+    .command('render')
+    .description('compile a device config into a folder: autoinstall.yaml, install scripts, payload, manifest (no ISO)')
+    .requiredOption('--model <model>', 'device model, see `build-iso models`')
+    .requiredOption('--config <file>', 'device config YAML')
+    .requiredOption('--out-dir <dir>', 'folder to write (must be new or empty)')
+    .option('--force', 'replace a non-empty --out-dir', false)
+    .option('--confirm', 'build for a boot that asks before erasing (kept in the manifest only)', false)
+    .action(async (o: { model: string; config: string; outDir: string; force: boolean; confirm: boolean }) => {
+      const plan = await compileForBuild({ configPath: o.config, modelId: o.model, vendorPolicy: 'ignore', confirm: o.confirm });
+      writePlanDir(plan.files, o.outDir, { force: o.force });
+      process.stdout.write(`wrote ${plan.files.length} files to ${o.outDir}\n`);
+    });
+
+  program
+    .command('check')
+    .description('validate a device config and exit; with --model also check it against that model')
+    .requiredOption('--config <file>', 'device config YAML')
+    .option('--model <model>', 'device model to check the config against')
+    .action((o: { config: string; model?: string }) => {
+      const text = readConfigFile(o.config);
+      const diagnostics = o.model
+        ? compile({ configText: text, model: requireModel(o.model), templates: loadTemplates(), staticPayload: loadStaticPayload(), toolVersion: toolVersion() }).diagnostics
+        : validateConfigText(text).diagnostics;
+      if (hasErrors(diagnostics)) throw new ConfigError(o.config, diagnostics);
+      for (const d of diagnostics) process.stderr.write(`${formatDiagnostic(o.config, d)}\n`);
+      process.stdout.write(`${o.config}: ok\n`);
+    });
+
+  program
+    .command('schema')
+    .description('print the JSON Schema of the device config (for editors)')
+    .action(() => {
+      process.stdout.write(`${JSON.stringify(configJsonSchema(), null, 2)}\n`);
+    });
+
+  program
+    .command('models')
+    .description('list the device models with their disk, partitions, pool, datasets, base image and kernel args')
+    .option('--json', 'print JSON', false)
+    .action((o: { json: boolean }) => {
+      process.stdout.write(o.json ? `${JSON.stringify(MODELS, null, 2)}\n` : MODELS.map(describeModel).join('\n'));
+    });
+
+  program
+    .command('hash-password')
+    .description('read a password (standard input, or a no-echo prompt) and print its SHA-512 crypt hash for admin.password_hash')
+    .action(async () => {
+      const password = await readPassword();
+      process.stdout.write(`${sha512Crypt(password, randomSalt())}\n`);
+    });
+}
+
+const GiB = 1024 ** 3;
+const fmtGiB = (b: number) => `${Math.round(b / GiB)} GiB`;
+const fmtTB = (b: number) => `${(b / 1000 ** 4).toFixed(2)} TB`;
+const props = (p: Record<string, unknown>) =>
+  Object.entries(p)
+    .map(([k, v]) => `${k}=${String(v)}`)
+    .join(' ');
+
+export function describeModel(m: DeviceModel): string {
+  const lines = [
+    `${m.id}  ${m.title}`,
+    `  arch        ${m.arch} (guard: uname -m = ${m.guard.arch}${m.guard.requireUefi ? ', UEFI boot' : ''})`,
+    `  disk        ${m.disk.path} (${m.disk.transport}), ${fmtTB(m.disk.minBytes)} - ${fmtTB(m.disk.maxBytes)}; match ${props(m.disk.match)}`,
+    `  partitions  1: ESP vfat /boot/efi ${fmtGiB(m.partitions.espBytes)}; 2: /boot ext4 (or bpool) ${fmtGiB(m.partitions.bootBytes)}; swap ${m.defaults.swapGiB} GiB; last: ${m.pool.name} (rest of disk)`,
+    `  pool        ${m.pool.name}: ${props(m.pool.poolProperties)}; ${props(m.pool.fsProperties)}`,
+    `  datasets`,
+    ...m.datasets.map((d) => `    ${`${m.pool.name}/${d.name}`.padEnd(16)} ${d.mountpoint.padEnd(11)} canmount=${d.canmount}${Object.keys(d.properties).length ? ` ${props(d.properties)}` : ''}  (${d.purpose})`),
+    `  defaults    root quota ${m.defaults.rootQuotaGiB} GiB, ZFS ARC max ${m.defaults.arcMaxGiB} GiB`,
+    `  base ISO    ${m.baseIso.distro}; volume id /${m.baseIso.volumeIdPattern}/; install entry /${m.baseIso.installEntryPattern}/`,
+    `  kernel args ${m.baseIso.kernelArgs.join(' ')}`,
+    `  products    ${m.guard.productNames.join(', ')}`,
+  ];
+  return `${lines.join('\n')}\n`;
+}

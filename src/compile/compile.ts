@@ -1,0 +1,124 @@
+/**
+ * The pure heart of build-iso: config text + model + template sources → a
+ * BuildPlan (every file for the medium folder) or diagnostics. No filesystem,
+ * no processes, no clock.
+ */
+import type { Diagnostic } from '../diagnostics/diagnostic.js';
+import type { DeviceModel } from '../models/model.js';
+import { resolveBuild, type ResolvedBuild } from '../resolve/resolve-build.js';
+import { validateConfigText } from '../validate/validate-config.js';
+import { autoinstallDocument, EARLY_SCRIPTS, LATE_SCRIPTS } from './autoinstall.js';
+import { manifestFile, sha256 } from './manifest.js';
+import { mergeVendorAutoinstall } from './merge-vendor.js';
+import { payloadFiles, unitsToEnable, type StaticPayload } from './payload.js';
+import { LIVE_MEDIUM_MOUNT, MEDIUM_FOLDER, type BuildPlan, type OutputFile, type VendorMergeReport } from './plan.js';
+import { checkStorage } from './storage-check.js';
+import { storageActions } from './storage-layout.js';
+import { GENERATED_MARK, TemplateRenderer, type TemplateSources } from './templates.js';
+import { emitYaml11 } from './yaml-emit.js';
+
+export interface CompileInput {
+  configText: string;
+  model: DeviceModel;
+  templates: TemplateSources;
+  staticPayload: StaticPayload;
+  toolVersion: string;
+  /** The base image's own autoinstall document, when it has one and the user keeps it. */
+  vendorAutoinstall?: unknown;
+  /** Leave `autoinstall` off the kernel line so the installer asks before erasing. */
+  confirm?: boolean;
+}
+
+export interface CompileResult {
+  plan?: BuildPlan;
+  diagnostics: Diagnostic[];
+}
+
+export const AUTOINSTALL_FILE = 'autoinstall.yaml';
+
+export function compile(input: CompileInput): CompileResult {
+  const checked = validateConfigText(input.configText);
+  if (!checked.config) return { diagnostics: checked.diagnostics };
+  const { build, diagnostics } = resolveBuild(input.model, checked.config, checked.parsed.locate);
+  if (!build) return { diagnostics: [...checked.diagnostics, ...diagnostics] };
+
+  const layoutProblems = checkStorage(storageActions(build), input.model.disk.minBytes);
+  if (layoutProblems.length) {
+    const at = checked.parsed.locate(['storage']);
+    return {
+      diagnostics: layoutProblems.map((p) => ({ severity: 'error', code: p.code, path: ['storage'], message: p.message, hint: 'change the storage section', ...at })),
+    };
+  }
+  return { plan: render(build, input), diagnostics: checked.diagnostics };
+}
+
+function render(build: ResolvedBuild, input: CompileInput): BuildPlan {
+  const renderer = new TemplateRenderer(input.templates);
+  const configSha256 = sha256(input.configText);
+  const files: OutputFile[] = [];
+  const generated = GENERATED_MARK;
+  const c = build.config;
+
+  const payload = payloadFiles(build, renderer, input.staticPayload, { toolVersion: input.toolVersion, configSha256 });
+  for (const f of payload) files.push({ path: `payload${f.targetPath}`, mode: f.mode, content: f.content });
+
+  const guard = build.model.guard;
+  const script = (path: string, template: string, view: object) =>
+    files.push({ path, mode: 0o755, content: Buffer.from(renderer.render(template, { generated, ...view })) });
+  script(EARLY_SCRIPTS[0], 'install/hardware-guard.sh.hbs', {
+    modelId: build.model.id,
+    modelTitle: build.model.title,
+    hostname: c.hostname,
+    description: c.description,
+    arch: guard.arch,
+    requireUefi: guard.requireUefi,
+    diskPath: build.storage.diskPath,
+    diskMinBytes: build.model.disk.minBytes,
+    diskMaxBytes: build.model.disk.maxBytes,
+    diskSerial: c.hardware.disk_serial ?? '',
+    systemSerial: c.hardware.system_serial ?? '',
+    productNames: c.hardware.product_names ?? guard.productNames,
+  });
+  const pools = [build.model.pool.name, ...(build.storage.boot === 'bpool' ? [build.model.bootPool.name] : [])];
+  const root = build.storage.datasets.find((d) => d.mountpoint === '/');
+  script(LATE_SCRIPTS[0], 'install/late-zfs.sh.hbs', { pools, rootDataset: `${build.model.pool.name}/${root?.name ?? 'ROOT'}` });
+  script(LATE_SCRIPTS[1], 'install/late-payload.sh.hbs', {
+    files: payload.map((f) => ({ path: f.targetPath, mode: `0${f.mode.toString(8)}` })),
+    count: payload.length,
+  });
+  script(LATE_SCRIPTS[2], 'install/late-system.sh.hbs', {
+    adminUser: c.admin.username,
+    userPaths: build.storage.datasets.filter((d) => d.mountpoint.startsWith('/ai/') && d.canmount === 'on').map((d) => d.mountpoint),
+    wizardUnits: build.model.firstBootWizardUnits,
+    sshImportIds: c.admin.ssh_import_id,
+    units: unitsToEnable(build),
+    earlyoom: c.oom.earlyoom,
+  });
+
+  let document = autoinstallDocument(build);
+  let vendorMerge: VendorMergeReport | undefined;
+  if (input.vendorAutoinstall !== undefined) {
+    const merged = mergeVendorAutoinstall(document, input.vendorAutoinstall);
+    document = merged.document;
+    vendorMerge = merged.report;
+  }
+  files.push({
+    path: AUTOINSTALL_FILE,
+    mode: 0o444,
+    content: Buffer.from(emitYaml11(document, [`${c.hostname} (${build.model.id}); config sha256 ${configSha256}`])),
+  });
+  files.push(manifestFile(files, { toolVersion: input.toolVersion, configSha256, model: build.model.id, hostname: c.hostname }));
+  files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+
+  const diskTB = Math.round(build.model.disk.maxBytes / 1000 ** 4);
+  return {
+    files,
+    autoinstallPath: `${LIVE_MEDIUM_MOUNT}/${MEDIUM_FOLDER}/${AUTOINSTALL_FILE}`,
+    autoinstall: document,
+    grubTitle: `Install FellowOS on ${c.hostname} - ERASES ${build.storage.diskPath} (${diskTB} TB ${build.model.id})`,
+    kernelArgs: [`subiquity.autoinstallpath=${LIVE_MEDIUM_MOUNT}/${MEDIUM_FOLDER}/${AUTOINSTALL_FILE}`],
+    ...(vendorMerge ? { vendorMerge } : {}),
+    warnings: [],
+  };
+}
+

@@ -1,0 +1,113 @@
+/**
+ * The files the install-time scripts put onto the machine: the static payload
+ * from late-commands/payload, per-service scripts and units, and small config
+ * files rendered from the resolved build.
+ */
+import type { ResolvedBuild } from '../resolve/resolve-build.js';
+import { BASELINE_SNAPSHOT, TARGET_PATHS } from '../resolve/target-paths.js';
+import type { TemplateRenderer } from './templates.js';
+import { GENERATED_MARK } from './templates.js';
+
+/** A file for the target, by its absolute path there. */
+export interface PayloadFile {
+  targetPath: string;
+  mode: number;
+  content: Buffer;
+}
+
+export type StaticPayload = ReadonlyMap<string, Buffer>;
+
+const EXECUTABLE = [/^\/usr\/local\/bin\//, /^\/opt\/fellowos\/bin\//, /^\/opt\/fellowos\/services\/.*\.sh$/];
+
+function modeFor(targetPath: string): number {
+  return EXECUTABLE.some((re) => re.test(targetPath)) ? 0o755 : 0o644;
+}
+
+export const UNIT_NAMES = {
+  oomWatchdog: 'fellowos-oom-watchdog.service',
+  firstboot: 'fellowos-firstboot.service',
+  service: (name: string) => `fellowos-${name}.service`,
+} as const;
+
+/** systemd reads % as a specifier: a literal percent is written %%. */
+function unitText(s: string): string {
+  return s.replaceAll('%', '%%');
+}
+
+export function payloadFiles(build: ResolvedBuild, renderer: TemplateRenderer, staticPayload: StaticPayload, meta: { toolVersion: string; configSha256: string }): PayloadFile[] {
+  const c = build.config;
+  const files: PayloadFile[] = [];
+  // A rendered file replaces a static default at the same path.
+  const add = (targetPath: string, content: string | Buffer, mode = modeFor(targetPath)) => {
+    const i = files.findIndex((f) => f.targetPath === targetPath);
+    if (i >= 0) files.splice(i, 1);
+    files.push({ targetPath, mode, content: Buffer.isBuffer(content) ? content : Buffer.from(content) });
+  };
+  const generated = GENERATED_MARK;
+
+  const skip = new Set<string>();
+  if (!c.cuda.profile) skip.add(TARGET_PATHS.profileScript);
+  if (!c.oom.watchdog.enabled) skip.add(`${TARGET_PATHS.unitDir}/${UNIT_NAMES.oomWatchdog}`);
+  for (const [path, content] of staticPayload) {
+    const targetPath = `/${path}`;
+    if (!skip.has(targetPath)) add(targetPath, content);
+  }
+
+  const w = c.oom.watchdog;
+  add(TARGET_PATHS.oomWatchdogConf, renderer.render('config/oom-watchdog.conf.hbs', {
+    generated,
+    warnPercent: w.warn_percent,
+    actPercent: w.act_percent,
+    intervalSeconds: w.interval_seconds,
+    protect: w.protect.join(' '),
+  }));
+  add(TARGET_PATHS.firstbootConf, renderer.render('config/firstboot.conf.hbs', { generated, pool: build.model.pool.name, snapshot: BASELINE_SNAPSHOT }));
+  add(TARGET_PATHS.sysctlFile, renderer.render('config/sysctl.conf.hbs', { generated, minFreeKbytes: 1024 * 1024, swappiness: build.storage.swapBytes > 0 ? 10 : 0 }));
+  add(TARGET_PATHS.zfsModprobeFile, renderer.render('config/zfs-arc.conf.hbs', { generated, arcMaxBytes: build.storage.arcMaxBytes }));
+  if (c.oom.protect_ssh) add(TARGET_PATHS.sshOomDropIn, renderer.render('config/ssh-oom.conf.hbs', { generated }));
+  add('/etc/tmpfiles.d/fellowos.conf', renderer.render('config/tmpfiles.conf.hbs', {
+    generated,
+    runDir: TARGET_PATHS.runDir,
+    logDir: TARGET_PATHS.logDir,
+    stateDir: TARGET_PATHS.stateDir,
+    adminUser: c.admin.username,
+  }));
+  add(TARGET_PATHS.machineInfo, renderer.render('config/machine-info.hbs', {
+    generated,
+    hostname: c.hostname,
+    modelId: build.model.id,
+    description: c.description,
+    toolVersion: meta.toolVersion,
+    configSha256: meta.configSha256,
+  }));
+
+  for (const s of build.services) {
+    add(`${TARGET_PATHS.servicesDir}/${s.name}.sh`, renderer.render('payload/service.sh.hbs', {
+      name: s.name,
+      description: s.description,
+      port: s.port ?? null,
+      command: s.command,
+      workdir: s.workdir ?? null,
+      environment: Object.entries(s.environment).map(([key, value]) => ({ key, value })),
+      user: s.user,
+      stopTimeoutSeconds: s.stop_timeout_seconds,
+      serviceLib: TARGET_PATHS.serviceLib,
+    }));
+    add(`${TARGET_PATHS.unitDir}/${UNIT_NAMES.service(s.name)}`, renderer.render('payload/service.unit.hbs', {
+      name: s.name,
+      description: unitText(s.description || `FellowOS service ${s.name}`),
+      user: s.user,
+      script: `${TARGET_PATHS.servicesDir}/${s.name}.sh`,
+      stopTimeoutSeconds: s.stop_timeout_seconds,
+    }));
+  }
+  return files.sort((a, b) => (a.targetPath < b.targetPath ? -1 : a.targetPath > b.targetPath ? 1 : 0));
+}
+
+/** Units the installer enables in the target. */
+export function unitsToEnable(build: ResolvedBuild): string[] {
+  const units: string[] = [UNIT_NAMES.firstboot];
+  if (build.config.oom.watchdog.enabled) units.push(UNIT_NAMES.oomWatchdog);
+  for (const s of build.services) if (s.enabled) units.push(UNIT_NAMES.service(s.name));
+  return units;
+}

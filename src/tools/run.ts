@@ -1,0 +1,86 @@
+/**
+ * The one door through which build-iso runs other programs. argv is always an
+ * array built by pure functions elsewhere; nothing here goes through a shell.
+ */
+import { execa, type ResultPromise } from 'execa';
+import { ToolError } from '../diagnostics/errors.js';
+
+export interface RunOptions {
+  cwd?: string;
+  input?: string | Buffer;
+  env?: Record<string, string>;
+  /** Called with each line the tool writes to stderr (xorriso reports progress there). */
+  onStderrLine?: (line: string) => void;
+  /** Return stdout as a Buffer rather than text. */
+  binary?: boolean;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface RunResult {
+  stdout: string;
+  stdoutBytes: Buffer;
+  stderr: string;
+  exitCode: number;
+}
+
+/** Shell-like rendering of argv, for error messages and logs only (never executed). */
+export function displayCommand(argv: readonly string[]): string {
+  return argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`)).join(' ');
+}
+
+export async function run(argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+  const [file, ...args] = argv;
+  if (!file) throw new Error('run: empty argv');
+  const command = displayCommand(argv);
+  let child: ResultPromise;
+  try {
+    child = execa(file, args, {
+      cwd: opts.cwd,
+      input: opts.input,
+      env: opts.env,
+      extendEnv: true,
+      reject: false,
+      encoding: opts.binary ? 'buffer' : 'utf8',
+      stripFinalNewline: false,
+      timeout: opts.timeoutMs,
+      cancelSignal: opts.signal,
+      stdin: opts.input === undefined ? 'ignore' : 'pipe',
+    });
+  } catch (e) {
+    throw new ToolError(`could not start ${file}: ${(e as Error).message}`, command, '', undefined);
+  }
+  if (opts.onStderrLine && child.stderr) {
+    let pending = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      pending += chunk.toString('utf8');
+      const lines = pending.split(/\r?\n|\r/);
+      pending = lines.pop() ?? '';
+      for (const line of lines) opts.onStderrLine?.(line);
+    });
+  }
+  const r = await child;
+  if (r.failed && r.exitCode === undefined) {
+    const why = r.isCanceled ? 'was cancelled' : r.timedOut ? 'timed out' : `could not run (${r.code ?? r.shortMessage})`;
+    throw new ToolError(`${file} ${why}`, command, String(r.stderr ?? ''), undefined);
+  }
+  const stdoutBytes = Buffer.isBuffer(r.stdout) ? r.stdout : Buffer.from(String(r.stdout ?? ''), 'utf8');
+  const stderr = Buffer.isBuffer(r.stderr) ? r.stderr.toString('utf8') : String(r.stderr ?? '');
+  return { stdout: stdoutBytes.toString('utf8'), stdoutBytes, stderr, exitCode: r.exitCode ?? 0 };
+}
+
+/** Run and require exit status 0; a failure names the exact command. */
+export async function runChecked(argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+  const r = await run(argv, opts);
+  if (r.exitCode !== 0) {
+    const tail = r.stderr.trim().split('\n').slice(-5).join('\n');
+    throw new ToolError(`${argv[0]} exited with status ${r.exitCode}`, displayCommand(argv), tail, r.exitCode);
+  }
+  return r;
+}
+
+/** True when a program is on PATH. */
+export async function haveTool(name: string): Promise<boolean> {
+  const r = await run(['sh', '-c', 'command -v "$1"', 'sh', name]).catch(() => undefined);
+  return r?.exitCode === 0;
+}
