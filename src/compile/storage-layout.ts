@@ -64,6 +64,17 @@ export function storageActions(build: ResolvedBuild): CurtinAction[] {
     default_features: true,
   });
 
+  for (const d of storage.datasets) {
+    actions.push({
+      type: 'zfs',
+      id: `zfs-${d.name.replaceAll('/', '-').toLowerCase()}`,
+      pool: 'zpool-rpool',
+      volume: d.name,
+      properties: { canmount: d.canmount, mountpoint: d.mountpoint, ...d.properties },
+    });
+  }
+
+  // The boot pool comes after the root datasets: mounting / later would hide /boot.
   if (storage.boot === 'bpool') {
     actions.push({
       type: 'zpool',
@@ -82,16 +93,6 @@ export function storageActions(build: ResolvedBuild): CurtinAction[] {
       pool: 'zpool-bpool',
       volume: 'BOOT',
       properties: { canmount: 'on', mountpoint: '/boot' },
-    });
-  }
-
-  for (const d of storage.datasets) {
-    actions.push({
-      type: 'zfs',
-      id: `zfs-${d.name.replaceAll('/', '-').toLowerCase()}`,
-      pool: 'zpool-rpool',
-      volume: d.name,
-      properties: { canmount: d.canmount, mountpoint: d.mountpoint, ...d.properties },
     });
   }
 

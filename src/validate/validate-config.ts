@@ -64,13 +64,22 @@ function toDiagnostics(issue: Issue, parsed: ParsedYaml): Diagnostic[] {
   const base = (over: Partial<Diagnostic> & { code: string; message: string }): Diagnostic => ({
     severity: 'error',
     path,
-    ...parsed.locate(path),
+    ...where(path, parsed),
     ...over,
   });
   switch (issue.code) {
     case 'unrecognized_keys':
       return issue.keys.map((key) => {
         const keyPath = [...path, key];
+        if (key === 'password' && path.length === 1 && path[0] === 'admin') {
+          return base({
+            code: 'plaintext-password',
+            path: keyPath,
+            ...parsed.locate(keyPath, { key: true }),
+            message: 'a plaintext password is refused',
+            hint: "replace it with password_hash: made by `build-iso hash-password`",
+          });
+        }
         const known = knownKeys(path);
         const near = closest(key, known);
         return base({
@@ -100,6 +109,11 @@ function toDiagnostics(issue: Issue, parsed: ParsedYaml): Diagnostic[] {
       const word = issue.code === 'too_small' ? 'at least' : 'at most';
       return [base({ code: 'out-of-range', message: `${field} must be ${word} ${limit}${unit}`, hint: `got ${describe(valueAt(parsed.data, issue.path))}` })];
     }
+    case 'invalid_key': {
+      const inner = issue.issues[0];
+      const params = ((inner as { params?: unknown } | undefined)?.params ?? {}) as { code?: string; hint?: string };
+      return [base({ code: params.code ?? 'invalid', ...parsed.locate(path, { key: true }), message: inner?.message ?? `${field}: invalid key`, ...(params.hint ? { hint: params.hint } : {}) })];
+    }
     case 'custom': {
       const params = (issue.params ?? {}) as { code?: string; hint?: string };
       return [base({ code: params.code ?? 'invalid', message: issue.message, ...(params.hint ? { hint: params.hint } : {}) })];
@@ -107,6 +121,14 @@ function toDiagnostics(issue: Issue, parsed: ParsedYaml): Diagnostic[] {
     default:
       return [base({ code: 'invalid', message: `${field}: ${issue.message.toLowerCase()}` })];
   }
+}
+
+/** Where a diagnostic points: the value at `path`, or the key of the nearest part of it that exists. */
+function where(path: readonly (string | number)[], parsed: ParsedYaml) {
+  let n = path.length;
+  while (n > 0 && valueAt(parsed.data, path.slice(0, n)) === undefined) n--;
+  if (n === path.length) return parsed.locate(path);
+  return n === 0 ? { line: 1, col: 1 } : parsed.locate(path.slice(0, n), { key: true });
 }
 
 function article(expected: string): string {
