@@ -25,6 +25,8 @@ export interface Sandbox {
   /** Root of the live system's own files the scripts touch (zpool.cache). */
   live: string;
   run(script: string, env?: Record<string, string>): { status: number; stdout: string; stderr: string };
+  /** Runs one autoinstall command string as subiquity does (`sh -c`), with /cdrom and /target mapped into the sandbox. */
+  runCommand(command: string, env?: Record<string, string>): { status: number; stdout: string; stderr: string };
   calls(): Call[];
   clearCalls(): void;
   cleanup(): void;
@@ -44,6 +46,14 @@ case "$tool" in
   uname) [[ "\${1:-}" == -m ]] && printf '%s\\n' "\${FAKE_ARCH:-aarch64}" ;;
   zpool) if [[ "\${1:-}" == set && "\${2:-}" == cachefile=* ]]; then mkdir -p "$SANDBOX_LIVE/etc/zfs"; printf 'cache\\n' >>"$SANDBOX_LIVE\${2#cachefile=}"; fi ;;
 esac
+if [[ "$tool" == curtin ]]; then
+  # curtin in-target ... -- CMD: SHIM_RC_curtin_<CMD> decides for that command alone.
+  seen=false
+  for a in "$@"; do
+    if [[ "$seen" == true ]]; then inner="SHIM_RC_curtin_\${a//[^A-Za-z0-9]/_}"; [[ -n "\${!inner:-}" ]] && exit "\${!inner}"; break; fi
+    [[ "$a" == -- ]] && seen=true
+  done
+fi
 var="SHIM_RC_\${tool//-/_}"
 exit "\${!var:-0}"
 `;
@@ -72,7 +82,11 @@ export function createSandbox(files: readonly OutputFile[]): Sandbox {
     medium,
     live,
     run(script, env = {}) {
-      const r = spawnSync('bash', [join(medium, script)], {
+      return this.runCommand(`bash /cdrom/fellowos/${script}`, env);
+    },
+    runCommand(command, env = {}) {
+      const mapped = command.replaceAll('/cdrom/', `${join(root, 'cdrom')}/`).replaceAll('/target/', `${target}/`);
+      const r = spawnSync('sh', ['-c', mapped], {
         cwd: root,
         encoding: 'utf8',
         env: {

@@ -1,0 +1,88 @@
+/** The config-side commands: schema (and its committed copy), models, check, hash-password. */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { sha512Crypt } from '../../src/crypt/sha512-crypt.js';
+import { MODELS } from '../../src/models/catalog.js';
+import { configJsonSchema } from '../../src/validate/config-schema.js';
+import { runCli } from '../helpers/cli.js';
+import { REPO } from '../helpers/render.js';
+
+const BIN = join(REPO, 'bin', 'build-iso.js');
+const built = existsSync(join(REPO, 'dist', 'cli', 'main.js'));
+
+describe('schema', () => {
+  it('the committed JSON Schema equals what build-iso schema prints (run `node bin/build-iso.js schema > schema/fellowos-config.v1.json` after changing the config schema)', async () => {
+    const r = await runCli(['schema']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(readFileSync(join(REPO, 'schema', 'fellowos-config.v1.json'), 'utf8'));
+    expect(JSON.parse(r.stdout)).toEqual(configJsonSchema());
+  });
+
+  it('the schema describes the config: strict objects and the documented keys', () => {
+    const s = configJsonSchema() as { properties: Record<string, unknown>; additionalProperties: unknown; required: string[] };
+    expect(s.additionalProperties).toBe(false);
+    expect(s.required).toEqual(expect.arrayContaining(['version', 'hostname', 'admin']));
+    expect(Object.keys(s.properties)).toEqual(expect.arrayContaining(['admin', 'storage', 'network', 'services', 'oom', 'cuda', 'hardware']));
+  });
+
+  it('every example names the committed schema for editors and checks clean', async () => {
+    for (const m of MODELS) {
+      const file = join(REPO, 'examples', `${m.id}.yaml`);
+      expect(readFileSync(file, 'utf8').split('\n')[0]).toBe('# yaml-language-server: $schema=../schema/fellowos-config.v1.json');
+      const r = await runCli(['check', '--model', m.id, '--config', file]);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+    }
+  });
+});
+
+describe('models', () => {
+  it('lists every model with disk, partitions, pool, datasets, base ISO and kernel args', async () => {
+    const r = await runCli(['models']);
+    expect(r.code).toBe(0);
+    for (const m of MODELS) {
+      expect(r.stdout).toContain(m.id);
+      expect(r.stdout).toContain(m.baseIso.kernelArgs.join(' '));
+    }
+    expect(r.stdout).toMatch(/rpool\/ai\/models\s+\/ai\/models\s+canmount=on recordsize=1M/);
+    expect(r.stdout).toMatch(/3\.80 TB - 4\.20 TB/);
+  });
+
+  it('--json is the catalog itself', async () => {
+    const r = await runCli(['models', '--json']);
+    expect(JSON.parse(r.stdout)).toEqual(JSON.parse(JSON.stringify(MODELS)));
+  });
+});
+
+describe('hash-password', () => {
+  it('matches the published SHA-512 crypt test vectors', () => {
+    expect(sha512Crypt('Hello world!', 'saltstring')).toBe('$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1');
+    expect(sha512Crypt('Hello world!', 'saltstringsaltstring', 10000)).toBe('$6$rounds=10000$saltstringsaltst$OW1/O6BYHV6BcXZu8QVeXbDWra3Oeqh0sbHbbMCVNSnCM/UrjmM0Dp8vOuZeHBy/YTBmSK6H9qs/y3RnOaw5v.');
+  });
+
+  it.skipIf(!existsSync('/usr/bin/mkpasswd'))('agrees with mkpasswd (whois package) on non-ASCII passwords', () => {
+    const pw = 'pässwörd $(x) ✓';
+    const r = spawnSync('mkpasswd', ['-m', 'sha-512', '-S', 'abcdefgh', pw], { encoding: 'utf8' });
+    expect(sha512Crypt(pw, 'abcdefgh')).toBe(r.stdout.trim());
+  });
+
+  it.skipIf(!built)('reads stdin and prints a hash the config accepts (built CLI; npm test builds first)', () => {
+    const r = spawnSync('node', [BIN, 'hash-password'], { input: 'correct horse\n', encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    const hash = r.stdout.trim();
+    expect(hash).toMatch(/^\$6\$[./A-Za-z0-9]{16}\$[./A-Za-z0-9]{86}$/);
+    const salt = hash.split('$')[2]!;
+    expect(sha512Crypt('correct horse', salt)).toBe(hash);
+  });
+});
+
+describe.skipIf(!built)('the installed command (built CLI; npm test builds first)', () => {
+  it('--help works and a user mistake prints one line with no stack trace', () => {
+    expect(spawnSync('node', [BIN, '--help'], { encoding: 'utf8' }).stdout).toMatch(/Usage: build-iso/);
+    const r = spawnSync('node', [BIN, 'check', '--config', '/nonexistent.yaml'], { encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe('build-iso: error: /nonexistent.yaml: no such file\n  hint: check the --config path\n');
+  });
+});
