@@ -66,6 +66,8 @@ export function createSandbox(files: readonly OutputFile[]): Sandbox {
   const bin = join(root, 'bin');
   const callsDir = join(root, 'calls');
   for (const d of [target, medium, live, bin, callsDir]) mkdirSync(d, { recursive: true });
+  // The bare bones of an installed system, as curtin leaves it before the late-commands.
+  for (const d of ['etc', 'var/log', 'var/lib', 'usr/lib/systemd/system', 'opt', 'home']) mkdirSync(join(target, d), { recursive: true });
   for (const f of files) {
     const p = join(medium, ...f.path.split('/'));
     mkdirSync(dirname(p), { recursive: true });

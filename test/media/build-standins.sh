@@ -96,9 +96,10 @@ apt_download() {
 	fi
 	errlog=$(mktemp)
 	if ! (cd "$DEB_DIR" && apt-get download -q -o APT::Sandbox::User=root "$pkg:arm64") >/dev/null 2>"$errlog"; then
-		log "apt-get download $pkg:arm64 failed: $(grep -m1 '^E:' "$errlog" || true)"
+		local why
+		why=$(grep -m1 '^E:' "$errlog" || true)
 		rm -f "$errlog"
-		die "$APT_HINT"
+		die "cannot download $pkg:arm64 with apt${why:+ ($why)}; run: dpkg --add-architecture arm64 && apt-get update"
 	fi
 	rm -f "$errlog"
 }

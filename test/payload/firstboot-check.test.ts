@@ -18,7 +18,7 @@ function world(f: Fakes = {}) {
   const bin = join(dir, 'bin');
   const calls = join(dir, 'calls.log');
   const snapshots = join(dir, 'snapshots');
-  const record = 'printf "%s" "${0##*/}" >> "$CALLS"; printf " %s" "$@" >> "$CALLS"; printf "\\n" >> "$CALLS"';
+  const record = '{ printf "%s" "${0##*/}"; for a in "$@"; do printf " %s" "$a"; done; printf "\\n"; } >> "$CALLS"';
   writeExec(
     join(bin, 'nvidia-smi'),
     `#!/bin/bash\n${record}\necho "NVIDIA-SMI 580.95.05   Driver Version: 580.95.05   CUDA Version: 13.0"\nexit ${f.smiExit ?? 0}\n`,
@@ -35,8 +35,8 @@ function world(f: Fakes = {}) {
       record,
       'case "$*" in',
       '  list) printf "NAME USED AVAIL REFER MOUNTPOINT\\nrpool 10G 1T 96K /\\nrpool/ROOT 9G 1T 96K none\\ntank 1G 1T 96K /tank\\n" ;;',
-      '  "list -H -t snapshot -o name "*) grep -qxF -- "${*##* }" "$SNAPSHOTS" 2>/dev/null || { echo "dataset does not exist" >&2; exit 1; } ;;',
-      `  "snapshot -r "*) [[ ${f.snapshotExit ?? 0} -eq 0 ]] || { echo "cannot create snapshot" >&2; exit ${f.snapshotExit ?? 0}; }; echo "\${*##* }" >> "$SNAPSHOTS" ;;`,
+      '  "list -H -t snapshot -o name "*) grep -qxF -- "${@: -1}" "$SNAPSHOTS" 2>/dev/null || { echo "dataset does not exist" >&2; exit 1; } ;;',
+      `  "snapshot -r "*) [[ ${f.snapshotExit ?? 0} -eq 0 ]] || { echo "cannot create snapshot" >&2; exit ${f.snapshotExit ?? 0}; }; echo "\${@: -1}" >> "$SNAPSHOTS" ;;`,
       '  *) exit 64 ;;',
       'esac',
       '',
