@@ -103,7 +103,8 @@ describe('cuda-env-setup.sh export', () => {
     toolkit(prefix, '13.10');
     toolkit(prefix, '13.9');
     for (const shell of ['bash', 'dash']) {
-      for (const extra of [{}, { LD_LIBRARY_PATH: '' }, { LD_LIBRARY_PATH: '/opt/lib' }]) {
+      const cases: Record<string, string>[] = [{}, { LD_LIBRARY_PATH: '' }, { LD_LIBRARY_PATH: '/opt/lib' }];
+      for (const extra of cases) {
         const viaExport = envAfter(shell, 'export', prefix, extra);
         expect(viaExport).toContain(`CUDA_HOME=[${prefix}/cuda-13.10]`);
         expect(viaExport).toBe(envAfter(shell, 'profile', prefix, extra));
