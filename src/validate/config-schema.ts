@@ -206,7 +206,12 @@ const Service = z.strictObject({
   description: OneLine(200).default(''),
   command: z.array(z.string()).min(1).meta({ description: 'argv of the long-running process; each item is passed as one argument, never through a shell.' }),
   port: z.number().int().min(1).max(65535).optional(),
-  user: Username.optional().meta({ description: 'Runs as this user (default: the admin user).' }),
+  user: Username.refine((u) => u !== 'nobody', {
+    message: "services may not run as 'nobody' (systemd refuses it as unsafe)",
+    params: { code: 'bad-username', hint: 'use the admin user or a dedicated service account' },
+  })
+    .optional()
+    .meta({ description: 'Runs as this user (default: the admin user).' }),
   workdir: AbsolutePath.optional(),
   environment: z.record(EnvName, z.string()).default({}),
   enabled: z.boolean().default(true).meta({ description: 'Start at boot.' }),

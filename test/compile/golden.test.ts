@@ -9,12 +9,12 @@ import { CASES, planFor, REPO } from '../helpers/render.js';
 
 const GOLDEN = join(REPO, 'test', 'golden');
 
-function listFiles(dir: string): string[] {
+function listFiles(root: string, dir = root): string[] {
   if (!existsSync(dir)) return [];
   return readdirSync(dir).flatMap((n) => {
     const p = join(dir, n);
-    return statSync(p).isDirectory() ? listFiles(p) : [relative(dir, p)];
-  }).map((p) => p.split('\\').join('/'));
+    return statSync(p).isDirectory() ? listFiles(root, p) : [relative(root, p).split('\\').join('/')];
+  });
 }
 
 describe('golden output', () => {

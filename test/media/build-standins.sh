@@ -74,7 +74,7 @@ usage() {
 
 check_tools() {
 	local missing=() t
-	for t in xorriso mksquashfs mformat mcopy mmd mkfs.fat grub-mkimage dpkg-deb apt-get \
+	for t in xorriso mksquashfs mcopy mkfs.fat grub-mkimage dpkg-deb apt-get \
 		apt-cache cpio gzip md5sum sha256sum; do
 		command -v "$t" >/dev/null 2>&1 || missing+=("$t")
 	done
@@ -310,10 +310,13 @@ make_efi_img() {
 	grub-mkimage -O arm64-efi -d "$GRUB_MODDIR" -p /boot/grub -c "$early" -o "$efi" "${GRUB_MODULES[@]}"
 	local kib
 	kib=$((($(stat -c %s "$efi") / 1024 + 1024 + 1023) / 1024 * 1024))
-	rm -f "$img"
-	mkfs.fat -C -n ESP -i 4647534f "$img" "$kib" >/dev/null
-	mmd -i "$img" ::/EFI ::/EFI/boot
-	mcopy -i "$img" -m "$efi" ::/EFI/boot/bootaa64.efi
+	local esp=$WORK/esp
+	rm -rf "$img" "$esp"
+	mkdir -p "$esp/EFI/boot"
+	cp "$efi" "$esp/EFI/boot/bootaa64.efi"
+	find "$esp" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
+	mkfs.fat --invariant -C -n ESP -i 4647534f "$img" "$kib" >/dev/null
+	mcopy -s -m -i "$img" "$esp/EFI" ::/
 }
 
 # --- ISO trees -------------------------------------------------------------------------
@@ -547,9 +550,8 @@ build_ubuntu_tree() {
 # = the appended GPT ESP (partition 2), ISO 9660 as partition 1 from 16 blocks in.
 make_iso() {
 	local tree=$1 img=$2 volid=$3 out=$4
-	find "$tree" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
 	write_md5sums "$tree"
-	touch -d "@$SOURCE_DATE_EPOCH" "$tree/md5sum.txt"
+	find "$tree" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
 	rm -f "$out.tmp"
 	xorriso -as mkisofs -r -J -joliet-long -iso-level 3 \
 		-V "$volid" \

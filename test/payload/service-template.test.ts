@@ -80,7 +80,15 @@ function makeService(v: ServiceView): Svc {
     logDir,
     dir,
     pidFile,
-    sh: (...args) => run(script, args, env, { cwd: dir }),
+    sh: (...args) => {
+      const r = run(script, args, env, { cwd: dir });
+      // remember every service pid (group leader) for afterEach, even once stopped
+      if (existsSync(pidFile)) {
+        const pid = Number(readFileSync(pidFile, 'utf8').trim());
+        if (pid > 1 && procStat(pid)?.[2] === String(pid)) started.push(pid);
+      }
+      return r;
+    },
     pid: () => Number(readFileSync(pidFile, 'utf8').trim()),
   };
 }
