@@ -14,6 +14,6 @@ export DEBIAN_FRONTEND=noninteractive
 "${SUDO[@]}" apt-get update -q
 "${SUDO[@]}" apt-get install -y -q --no-install-recommends \
   bash dash shellcheck systemd \
-  xorriso squashfs-tools mtools dosfstools cpio gzip zstd \
+  xorriso squashfs-tools mtools dosfstools grub-common cpio gzip zstd \
   qemu-system-arm qemu-efi-aarch64 ipxe-qemu \
   python3 python3-yaml whois ca-certificates
