@@ -52,6 +52,9 @@ export function payloadFiles(build: ResolvedBuild, renderer: TemplateRenderer, s
     const targetPath = `/${path}`;
     if (!skip.has(targetPath)) add(targetPath, content);
   }
+  // `cuda-env-setup.sh install` (re)installs the profile script from this pristine copy.
+  const profile = staticPayload.get(TARGET_PATHS.profileScript.slice(1));
+  if (profile) add(TARGET_PATHS.profileShare, profile);
 
   const w = c.oom.watchdog;
   add(TARGET_PATHS.oomWatchdogConf, renderer.render('config/oom-watchdog.conf.hbs', {

@@ -11,6 +11,7 @@ export const TARGET_PATHS = {
   stateDir: '/var/lib/fellowos',
   unitDir: '/etc/systemd/system',
   profileScript: '/etc/profile.d/fellowos-cuda.sh',
+  profileShare: '/opt/fellowos/share/fellowos-cuda.sh',
   cudaEnvSetup: '/usr/local/bin/cuda-env-setup.sh',
   cudaPrefix: '/usr/local',
   sysctlFile: '/etc/sysctl.d/60-fellowos-memory.conf',

@@ -139,7 +139,7 @@ describe('cuda-env-setup.sh install', () => {
 
   it('installs the profile from the pristine copy into FELLOWOS_ROOT, mode 0644, idempotent', () => {
     const root = tempDir('root');
-    writeFile(join(root, src), readFileSync(P.profileShare, 'utf8'));
+    writeFile(join(root, src), readFileSync(P.profile, 'utf8'));
     const r = setup(['install'], { FELLOWOS_ROOT: root });
     expect(r.status).toBe(0);
     expect(readFileSync(join(root, dst), 'utf8')).toBe(readFileSync(P.profile, 'utf8'));

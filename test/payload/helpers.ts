@@ -23,7 +23,6 @@ export const TEMPLATES = join(REPO, 'templates', 'payload');
 
 export const P = {
   profile: join(PAYLOAD, 'etc/profile.d/fellowos-cuda.sh'),
-  profileShare: join(PAYLOAD, 'opt/fellowos/share/fellowos-cuda.sh'),
   cudaEnvSetup: join(PAYLOAD, 'usr/local/bin/cuda-env-setup.sh'),
   oomWatchdog: join(PAYLOAD, 'opt/fellowos/bin/oom-watchdog'),
   firstboot: join(PAYLOAD, 'opt/fellowos/bin/firstboot-check'),

@@ -1,5 +1,6 @@
 // Lint and unit verification of every payload file, plus proofs that the
 // checks do fail on broken input.
+import { CASES, planFor } from '../helpers/render.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -57,7 +58,7 @@ describe('every payload file', () => {
   const files = [...walk(PAYLOAD), ...walk(TEMPLATES)];
 
   it('starts (after a shebang) with the generated-by header', () => {
-    expect(files.length).toBeGreaterThanOrEqual(12);
+    expect(files.length).toBeGreaterThanOrEqual(11);
     for (const f of files) {
       const lines = readFileSync(f, 'utf8').split('\n');
       const first = lines[0]!.startsWith('#!') ? lines[1] : lines[0];
@@ -73,9 +74,17 @@ describe('every payload file', () => {
     }
   });
 
-  it('executables carry the x bit, the profile and the pristine copy do not need it and are identical', () => {
+  it('executables carry the x bit', () => {
     for (const f of EXECUTABLES) expect(statSync(f).mode & 0o111, f).toBe(0o111);
-    expect(readFileSync(P.profileShare, 'utf8')).toBe(readFileSync(P.profile, 'utf8'));
+  });
+
+  it('the compiler ships the pristine copy for cuda-env-setup.sh install, identical to the profile, even with cuda.profile off', () => {
+    for (const c of [CASES[0], CASES[4]]) {
+      const files = planFor(c).files;
+      const share = files.find((f) => f.path === 'payload/opt/fellowos/share/fellowos-cuda.sh');
+      expect(share?.content.toString('utf8'), c.name).toBe(readFileSync(P.profile, 'utf8'));
+      expect(share?.mode).toBe(0o644);
+    }
   });
 });
 

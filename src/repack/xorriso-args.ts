@@ -1,0 +1,96 @@
+/**
+ * argv for every tool the ISO stage runs. Pure; the tests snapshot these. Paths on
+ * the medium are absolute (`/boot/grub/grub.cfg`); local paths should be absolute
+ * too so that none can be mistaken for an option.
+ */
+
+/** Options every xorriso run starts with: no startup files, no pattern expansion, no surprises. */
+const XORRISO_PROLOGUE = ['xorriso', '-no_rc', '-iso_rr_pattern', 'off', '-disk_pattern', 'off'] as const;
+
+/** Boot reports and the data extents of every file, in one read-only pass over `iso`. */
+export function describeIsoArgs(iso: string): string[] {
+  return [
+    ...XORRISO_PROLOGUE,
+    '-abort_on', 'FAILURE',
+    '-indev', iso,
+    '-report_el_torito', 'plain',
+    '-report_el_torito', 'as_mkisofs',
+    '-report_system_area', 'plain',
+    '-find', '/', '-type', 'f', '-exec', 'report_lba', '--',
+  ];
+}
+
+export interface IsoMapping {
+  /** Local file or directory. */
+  local: string;
+  /** Where it goes on the medium. */
+  iso: string;
+}
+
+export interface RepackArgs {
+  base: string;
+  /** The temporary output file (renamed into place by the caller). */
+  out: string;
+  /** Files and trees to add or replace. */
+  maps: IsoMapping[];
+  /** Medium paths whose owner and group become root (recursively). */
+  rootOwned: string[];
+  /** Mode for regular files under `rootOwned`, e.g. '0444'. */
+  fileMode: string;
+  /** Mode for directories under the medium folder, e.g. '0555'. */
+  dirMode: string;
+  /** The medium folder build-iso adds (its directories get `dirMode`). */
+  folder: string;
+  /** Medium paths that get `execMode` (scripts). */
+  executables: string[];
+  execMode: string;
+  /** Seconds between progress lines. */
+  progressInterval?: number;
+}
+
+/**
+ * Modify (never unpack and rebuild): load BASE read-only, replay its boot setup,
+ * map our files in, write a new image to OUT.
+ *
+ * Speed choices (see the repack notes in the report): `-stdio_sync off` (the
+ * default forces an fsync every 16 MB), `-compliance no_emul_toc` (no 64 KiB
+ * emulated TOC: without it xorriso rewrites the image head after the body, which
+ * would stop us hashing the output while it is written), `-md5 off` (no checksum
+ * arrays: nothing to compute). Progress comes as "N of M MB written" UPDATE lines.
+ */
+export function repackArgs(a: RepackArgs): string[] {
+  const argv: string[] = [
+    ...XORRISO_PROLOGUE,
+    '-report_about', 'UPDATE',
+    '-abort_on', 'FAILURE',
+    '-return_with', 'SORRY', '32',
+    '-indev', a.base,
+    '-outdev', a.out,
+    '-compliance', 'no_emul_toc',
+    '-stdio_sync', 'off',
+    '-md5', 'off',
+    '-pacifier', 'cdrecord',
+    '-pacifier', `interval=${a.progressInterval ?? 0.5}`,
+    '-boot_image', 'any', 'replay',
+  ];
+  for (const m of a.maps) argv.push('-map', m.local, m.iso);
+  if (a.rootOwned.length) {
+    argv.push('-chown_r', '0', ...a.rootOwned, '--');
+    argv.push('-chgrp_r', '0', ...a.rootOwned, '--');
+    argv.push('-chmod_r', a.fileMode, ...a.rootOwned, '--');
+  }
+  argv.push('-find', a.folder, '-type', 'd', '-exec', 'chmod', a.dirMode, '--');
+  if (a.executables.length) argv.push('-chmod', a.execMode, ...a.executables, '--');
+  argv.push('-commit');
+  return argv;
+}
+
+/** Print one file of a squashfs layer that starts `offset` bytes into `iso`, without unpacking it. */
+export function unsquashfsCatArgs(iso: string, offset: number, path: string): string[] {
+  return ['unsquashfs', '-no-progress', '-o', String(offset), '-cat', iso, path];
+}
+
+/** List a directory of the FAT image that starts `offset` bytes into `iso` (bare names). */
+export function mdirArgs(iso: string, offset: number, dir: string): string[] {
+  return ['mdir', '-b', '-i', `${iso}@@${offset}`, `::${dir}`];
+}
