@@ -1,6 +1,9 @@
 /**
  * Golden files: every file a case renders is compared byte for byte with
- * test/golden/<case>/. Regenerate deliberately with UPDATE_GOLDEN=1 and review the diff.
+ * test/golden/<case>/, and the list of files with their modes with
+ * test/golden/<case>.files.json. Files shipped unchanged from late-commands/payload
+ * are compared with their source instead of being copied into the golden folder.
+ * Regenerate deliberately with UPDATE_GOLDEN=1 and review the diff.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
@@ -8,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { CASES, planFor, REPO } from '../helpers/render.js';
 
 const GOLDEN = join(REPO, 'test', 'golden');
+const STATIC = join(REPO, 'late-commands');
 
 function listFiles(root: string, dir = root): string[] {
   if (!existsSync(dir)) return [];
@@ -17,25 +21,36 @@ function listFiles(root: string, dir = root): string[] {
   });
 }
 
+/** The static source a medium file was copied from, if it is byte-identical to one. */
+function staticSource(path: string, content: Buffer): string | undefined {
+  const source = join(STATIC, path);
+  return path.startsWith('payload/') && existsSync(source) && readFileSync(source).equals(content) ? `late-commands/${path}` : undefined;
+}
+
 describe('golden output', () => {
   for (const c of CASES) {
     it(`${c.name} renders exactly the golden files`, () => {
       const plan = planFor(c);
       const dir = join(GOLDEN, c.name);
-      const modes = Object.fromEntries(plan.files.map((f) => [f.path, `0${f.mode.toString(8)}`]));
+      const listFile = join(GOLDEN, `${c.name}.files.json`);
+      const list = Object.fromEntries(plan.files.map((f) => [f.path, { mode: `0${f.mode.toString(8)}`, from: staticSource(f.path, f.content) ?? 'golden' }]));
       if (process.env.UPDATE_GOLDEN) {
         rmSync(dir, { recursive: true, force: true });
         for (const f of plan.files) {
+          if (list[f.path]!.from !== 'golden') continue;
           mkdirSync(dirname(join(dir, f.path)), { recursive: true });
           writeFileSync(join(dir, f.path), f.content);
         }
-        writeFileSync(join(GOLDEN, `${c.name}.modes.json`), `${JSON.stringify(modes, null, 2)}\n`);
+        writeFileSync(listFile, `${JSON.stringify(list, null, 2)}\n`);
       }
-      expect(plan.files.map((f) => f.path).sort()).toEqual(listFiles(dir).sort());
+      const expected = JSON.parse(readFileSync(listFile, 'utf8')) as Record<string, { mode: string; from: string }>;
+      expect(list).toEqual(expected);
+      expect(listFiles(dir).sort()).toEqual(Object.keys(expected).filter((p) => expected[p]!.from === 'golden').sort());
       for (const f of plan.files) {
-        expect(f.content.toString('utf8'), f.path).toBe(readFileSync(join(dir, f.path), 'utf8'));
+        const from = expected[f.path]!.from;
+        const want = from === 'golden' ? readFileSync(join(dir, f.path), 'utf8') : readFileSync(join(REPO, from), 'utf8');
+        expect(f.content.toString('utf8'), f.path).toBe(want);
       }
-      expect(modes).toEqual(JSON.parse(readFileSync(join(GOLDEN, `${c.name}.modes.json`), 'utf8')));
     });
   }
 
