@@ -200,3 +200,12 @@ export function normaliseBootSetup(boot: BootReport): string[] {
   }
   return out;
 }
+
+const MB = 1024 * 1024;
+
+/** xorriso's cdrecord-style pacifier: `xorriso : UPDATE :  107 of 1701 MB written (fifo 29%) [buf  50%]`. */
+export function parseXorrisoProgress(line: string): { writtenBytes: number; totalBytes: number } | undefined {
+  const m = /UPDATE\s*:\s*(\d+)\s+of\s+(\d+)\s+MB written/.exec(line);
+  if (!m) return undefined;
+  return { writtenBytes: Number(m[1]) * MB, totalBytes: Number(m[2]) * MB };
+}

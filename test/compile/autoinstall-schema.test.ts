@@ -4,8 +4,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Ajv from 'ajv';
-import addFormats from 'ajv-formats';
+import AjvModule from 'ajv';
+import addFormatsModule from 'ajv-formats';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { CASES, planFor, SHARED } from '../helpers/render.js';
@@ -19,6 +19,9 @@ function autoinstallOf(c: (typeof CASES)[number]): Record<string, unknown> {
 }
 
 describe.skipIf(!haveSchema)('subiquity schema (needs ../shared/reference from the project workspace; CI always has it, a fresh clone of this repo alone does not)', () => {
+  // ajv and ajv-formats are CommonJS: under NodeNext their default export is the module object.
+  const Ajv = (AjvModule as unknown as { default: typeof AjvModule.default }).default;
+  const addFormats = (addFormatsModule as unknown as { default: typeof addFormatsModule.default }).default;
   const ajv = new Ajv({ allErrors: true, strict: false });
   addFormats(ajv);
   const validate = ajv.compile(JSON.parse(readFileSync(SCHEMA, 'utf8')));

@@ -1,5 +1,5 @@
 /** The hardware guard against fake machine facts: each mismatch refuses, readable, and touches nothing. */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -70,6 +70,19 @@ describe('hardware guard', () => {
     const r = guard('spark-4tb', spark(TB2, { product: 'Other' }), { arch: 'x86_64' });
     expect(r.status).toBe(1);
     expect(r.shown.match(/^ {2}- /gm)).toHaveLength(3);
+  });
+
+  it('an unexpected failure inside the guard still stops the install, and says so on the console', () => {
+    const config = { version: 1, hostname: 'spark-01', admin: { username: 'fellow', password_hash: HASH } };
+    const r = compileText(stringify(config), 'spark-4tb');
+    sb = createSandbox(r.plan!.files);
+    const sysroot = fakeSysroot(sb.root, spark(TB4));
+    // A broken `tr` in the live system: reading any fact fails.
+    writeFileSync(join(sb.root, 'bin', 'tr'), '#!/bin/sh\nexit 3\n', { mode: 0o755 });
+    const consoleFile = join(sb.root, 'console');
+    const run = sb.run('install/hardware-guard.sh', { FELLOWOS_GUARD_SYSROOT: sysroot, FELLOWOS_GUARD_CONSOLE: consoleFile });
+    expect(run.status).not.toBe(0);
+    expect(readFileSync(consoleFile, 'utf8')).toMatch(/FELLOWOS INSTALL STOPPED: the hardware guard failed unexpectedly \(line \d+\); nothing was erased/);
   });
 
   it('a pinned machine passes when the serials match', () => {

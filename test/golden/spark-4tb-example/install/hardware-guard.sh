@@ -26,6 +26,13 @@ CONSOLE="${FELLOWOS_GUARD_CONSOLE:-/dev/console}"
 problems=()
 log_info() { printf '[fellowos guard] %s\n' "$*" >&2; }
 
+# An unexpected failure still stops the install; say so on the console too.
+on_error() {
+  printf '\nFELLOWOS INSTALL STOPPED: the hardware guard failed unexpectedly (line %s); nothing was erased\n' "$1" |
+    tee -a "$CONSOLE" >&2 2>/dev/null || true
+}
+trap 'on_error "$LINENO"' ERR
+
 refuse() {
   problems+=("$1")
 }
@@ -93,7 +100,7 @@ else
   # Never erase the disk we booted from.
   if [[ -z "$SYSROOT" ]] && command -v findmnt >/dev/null 2>&1; then
     medium="$(findmnt -n -o SOURCE /cdrom 2>/dev/null || true)"
-    if [[ -n "$medium" && "$medium" == "$DISK"* ]]; then
+    if [[ -n "$medium" && ("$medium" == "$DISK" || "$medium" == "${DISK}p"*) ]]; then
       refuse "the installer medium itself is on $DISK"
     fi
   fi
