@@ -9,6 +9,7 @@
 #   FELLOWOS-TEST disk-info: <contents of /cdrom/.disk/info>
 #   FELLOWOS-TEST autoinstallpath: <path>     (only if subiquity.autoinstallpath= given)
 #   FELLOWOS-TEST autoinstall-sha256: <hex>   or  autoinstall-missing: <path>
+#   FELLOWOS-TEST autoinstall-line: <line>    (its first 16 lines, for people watching)
 #   FELLOWOS-TEST autoinstall-flag: yes|no    ("autoinstall" as a word on the cmdline)
 #   FELLOWOS-TEST md5: ok | FAILED            (cd /cdrom && md5sum -c md5sum.txt)
 #   FELLOWOS-TEST md5-fail: <line>            (one per failing line)
@@ -51,6 +52,9 @@ if [ -n "$aipath" ]; then
 		else
 			ft_error "sha256sum $aipath failed"
 		fi
+		head -n 16 "$aipath" | while IFS= read -r line; do
+			ft_say "autoinstall-line: $line"
+		done
 	else
 		ft_say "autoinstall-missing: $aipath"
 	fi
