@@ -97,17 +97,19 @@ function render(build: ResolvedBuild, input: CompileInput): BuildPlan {
 
   let document = autoinstallDocument(build);
   let vendorMerge: VendorMergeReport | undefined;
+  const warnings: Diagnostic[] = [];
   if (input.vendorAutoinstall !== undefined) {
     const merged = mergeVendorAutoinstall(document, input.vendorAutoinstall);
     document = merged.document;
     vendorMerge = merged.report;
+    for (const message of merged.warnings) warnings.push({ severity: 'warning', code: 'vendor-config', path: [], message, line: 0, col: 0 });
   }
   files.push({
     path: AUTOINSTALL_FILE,
     mode: 0o444,
     content: Buffer.from(emitYaml11(document, [`${c.hostname} (${build.model.id}); config sha256 ${configSha256}`])),
   });
-  files.push(manifestFile(files, { toolVersion: input.toolVersion, configSha256, model: build.model.id, hostname: c.hostname }));
+  files.push(manifestFile(files, { toolVersion: input.toolVersion, configSha256, model: build.model.id, hostname: c.hostname, confirm: input.confirm ?? false }));
   files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 
   const diskTB = Math.round(build.model.disk.maxBytes / 1000 ** 4);
@@ -118,7 +120,7 @@ function render(build: ResolvedBuild, input: CompileInput): BuildPlan {
     grubTitle: `Install FellowOS on ${c.hostname} - ERASES ${build.storage.diskPath} (${diskTB} TB ${build.model.id})`,
     kernelArgs: [`subiquity.autoinstallpath=${LIVE_MEDIUM_MOUNT}/${MEDIUM_FOLDER}/${AUTOINSTALL_FILE}`],
     ...(vendorMerge ? { vendorMerge } : {}),
-    warnings: [],
+    warnings,
   };
 }
 

@@ -8,13 +8,15 @@ export function sha256(data: Buffer | string): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-export function manifestFile(files: readonly OutputFile[], meta: { toolVersion: string; configSha256: string; model: string; hostname: string }): OutputFile {
+export function manifestFile(files: readonly OutputFile[], meta: { toolVersion: string; configSha256: string; model: string; hostname: string; confirm: boolean }): OutputFile {
   const manifest = {
     tool: 'build-iso',
     toolVersion: meta.toolVersion,
     model: meta.model,
     hostname: meta.hostname,
     configSha256: meta.configSha256,
+    /** Built with --confirm: the boot entry leaves `autoinstall` off so the installer asks first. */
+    confirm: meta.confirm,
     files: [...files]
       .filter((f) => f.path !== MANIFEST_PATH)
       .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))

@@ -126,19 +126,25 @@ export function chooseInstallEntry(
   return generic ? { found: generic, matchedBy: 'casper-kernel' } : undefined;
 }
 
-async function efiImageEvidence(iso: IsoImage): Promise<ArchEvidence[]> {
-  const out: ArchEvidence[] = [];
+/** Folders of the El Torito EFI image that would hold a GRUB config of its own. */
+const EFI_GRUB_DIRS = ['/EFI/BOOT', '/EFI/ubuntu', '/boot/grub'];
+
+/** Loader names (CPU evidence) and any grub.cfg inside the El Torito EFI images, listed with mtools. */
+async function efiImageContents(iso: IsoImage): Promise<{ evidence: ArchEvidence[]; grubConfigs: string[] }> {
+  const evidence: ArchEvidence[] = [];
+  const grubConfigs: string[] = [];
   for (const img of iso.boot.elTorito.images) {
     if (img.platform !== 'UEFI' && img.platform !== '0xef') continue;
     const offset = img.lba * SECTOR;
-    for (const dir of ['/EFI/BOOT']) {
+    for (const dir of EFI_GRUB_DIRS) {
       const r = await run(mdirArgs(iso.path, offset, dir), { env: { MTOOLS_SKIP_CHECK: '1' } }).catch(() => undefined);
       if (!r || r.exitCode !== 0) continue;
       const names = r.stdout.split('\n').map((l) => l.trim()).filter(Boolean);
-      out.push(...archFromNames(names, `El Torito EFI image ${img.index}:`));
+      if (dir === '/EFI/BOOT') evidence.push(...archFromNames(names, `El Torito EFI image ${img.index}:`));
+      grubConfigs.push(...names.filter((n) => /\/grub\.cfg$/i.test(n)).map((n) => `El Torito EFI image ${img.index}: ${n}`));
     }
   }
-  return out;
+  return { evidence, grubConfigs };
 }
 
 /** Reads everything `inspect` reports and the build needs; throws MediaError for unusable media. */
@@ -148,9 +154,13 @@ export async function readBaseMedium(path: string, opts: InspectOptions = {}): P
     const model = opts.model;
     const volumeId = iso.volume.volumeId;
 
+    const efi = await efiImageContents(iso);
+    for (const g of efi.grubConfigs) {
+      warnings.push(`${g} exists: if it holds a menu of its own rather than loading ${GRUB_CFG}, build-iso's entry will not show`);
+    }
     const evidence = [
       ...archFromNames([...iso.files.keys()].filter((p) => /^\/efi\/boot\//i.test(p)), 'ISO file'),
-      ...(await efiImageEvidence(iso)),
+      ...efi.evidence,
       ...iso.boot.elTorito.images.filter((i) => i.platform === 'BIOS').map((i) => ({ where: `El Torito BIOS boot image ${i.index}`, arch: 'x86' as const })),
     ];
     const arch = decideArch(evidence);

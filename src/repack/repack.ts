@@ -72,6 +72,7 @@ export async function checkOutput(basePath: string, outPath: string, force: bool
   if (out) {
     if (out.ino === base.ino && out.dev === base.dev) throw new UserError(`${outPath} is the base image; build-iso never writes to the base image`, 'choose another -o path');
     if (out.isDirectory()) throw new UserError(`${outPath} is a directory`, 'give -o the path of the .iso file to write');
+    if (!out.isFile()) throw new UserError(`${outPath} is not a regular file`, 'build-iso writes an image file; write it to a USB stick afterwards');
     if (!force) throw new UserError(`${outPath} already exists`, 'pass --force to overwrite it');
   }
   const dir = dirname(outPath);

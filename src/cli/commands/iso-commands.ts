@@ -1,4 +1,11 @@
 /** The commands that read or write ISO images: build (the default), inspect, verify. */
 import type { Command } from 'commander';
+import { register as registerBuild } from './build.js';
+import { register as registerInspect } from './inspect.js';
+import { register as registerVerify } from './verify.js';
 
-export function registerIsoCommands(_program: Command): void {}
+export function registerIsoCommands(program: Command): void {
+  registerBuild(program);
+  registerInspect(program);
+  registerVerify(program);
+}
