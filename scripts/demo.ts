@@ -8,7 +8,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bootAarch64, qemuAvailable } from '../test/helpers/qemu.js';
 
@@ -33,9 +34,17 @@ function run(argv: string[]): void {
   }
 }
 
+/** One file out of an ISO, with xorriso (nothing is mounted). */
 function extract(iso: string, path: string): string {
-  const r = spawnSync('xorriso', ['-indev', iso, '-osirrox', 'on', '-extract', path, '/dev/stdout'], { encoding: 'utf8' });
-  return r.stdout;
+  const dir = mkdtempSync(join(tmpdir(), 'demo-'));
+  try {
+    const file = join(dir, 'f');
+    const r = spawnSync('xorriso', ['-osirrox', 'on', '-indev', iso, '-extract', path, file], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`xorriso could not extract ${path}: ${r.stderr.trim().split('\n').pop()}`);
+    return readFileSync(file, 'utf8');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 step('stand-in DGX OS 7.4.0 base image (built from Debian arm64 packages; cached)');
