@@ -16,4 +16,4 @@ export DEBIAN_FRONTEND=noninteractive
   bash dash shellcheck systemd \
   xorriso squashfs-tools mtools dosfstools grub-common cpio gzip zstd \
   qemu-system-arm qemu-efi-aarch64 ipxe-qemu \
-  python3 python3-yaml whois ca-certificates
+  python3 python3-yaml whois time ca-certificates

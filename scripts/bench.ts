@@ -1,0 +1,105 @@
+/**
+ * npm run bench: the build's speed and memory against a plain copy.
+ *
+ * Builds a stand-in DGX OS base of at least 1.5 GiB, then runs, alternately and
+ * on a warm page cache, `cp BASE` and the whole `build-iso` (inspect, compile,
+ * xorriso repack, sha256 of the output) several times, in two ways:
+ *   durable  each command followed by `sync -f` on its output, timed together:
+ *            the output is on disk when the clock stops (what writing a USB image needs);
+ *   cached   the command alone: its output may still sit in the page cache.
+ * Reports median wall times, their ratios, and peak RSS (GNU time's maximum
+ * resident set size of build-iso and the tools it waits for).
+ * Targets: build ≤ 1.5 × cp; peak RSS < 200 MB whatever the ISO size.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const REPO = new URL('..', import.meta.url).pathname;
+const BIG_MIB = Number(process.env.BENCH_BIG_MIB ?? 1600);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const BASE = join(REPO, '.cache', 'media', 'dgxos-7.4.0-standin-big-arm64.iso');
+const WORK = join(REPO, '.cache', 'bench');
+const CONFIG = join(REPO, 'examples', 'spark-4tb.yaml');
+
+function must(argv: string[], what: string): string {
+  const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8' });
+  if (r.status !== 0) {
+    process.stderr.write(`bench: ${what} failed (exit ${r.status}):\n${r.stderr}`);
+    process.exit(1);
+  }
+  return r.stderr;
+}
+
+/** Wall seconds and max RSS (KiB) of one command, measured by GNU time. */
+function timed(argv: string[], what: string): { seconds: number; maxRssKiB: number } {
+  const err = must(['/usr/bin/time', '-f', 'BENCH %e %M', ...argv], what);
+  const m = /BENCH ([\d.]+) (\d+)\s*$/.exec(err);
+  if (!m) throw new Error(`bench: no timing from /usr/bin/time for ${what}`);
+  return { seconds: Number(m[1]), maxRssKiB: Number(m[2]) };
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+must(['bash', join(REPO, 'test', 'media', 'build-standins.sh'), '--big-mib', String(BIG_MIB)], 'building the big stand-in base');
+const baseBytes = statSync(BASE).size;
+if (baseBytes < 1.5 * 1024 ** 3) throw new Error(`bench: base is only ${baseBytes} bytes`);
+rmSync(WORK, { recursive: true, force: true });
+mkdirSync(WORK, { recursive: true });
+const copy = join(WORK, 'copy.iso');
+const out = join(WORK, 'out.iso');
+
+// Warm the page cache so both sides read the base from memory.
+must(['sh', '-c', 'cat "$1" >/dev/null', 'sh', BASE], 'reading the base once');
+
+const BUILD = ['node', join(REPO, 'bin', 'build-iso.js'), '--model', 'spark-4tb', '--config', CONFIG, '--iso', BASE, '-o', out, '--force'];
+const durable = (argv: string[], file: string) => ['sh', '-c', '"$@" && sync -f "$0"', file, ...argv];
+const runs = { durable: { cp: [] as number[], build: [] as number[] }, cached: { cp: [] as number[], build: [] as number[] } };
+let peakRss = 0;
+for (let i = 0; i < ROUNDS; i++) {
+  for (const mode of ['durable', 'cached'] as const) {
+    must(['sync'], 'sync');
+    runs[mode].cp.push(timed(mode === 'durable' ? durable(['cp', BASE, copy], copy) : ['cp', BASE, copy], 'cp').seconds);
+    rmSync(copy, { force: true });
+    must(['sync'], 'sync');
+    const b = timed(mode === 'durable' ? durable(BUILD, out) : BUILD, 'build-iso');
+    runs[mode].build.push(b.seconds);
+    peakRss = Math.max(peakRss, b.maxRssKiB);
+    rmSync(out, { force: true });
+    rmSync(`${out}.sha256`, { force: true });
+  }
+}
+// Peak RSS on the small stand-in too: memory must not grow with the image.
+const SMALL = join(REPO, '.cache', 'media', 'dgxos-7.4.0-standin-arm64.iso');
+const small = timed(BUILD.map((a) => (a === BASE ? SMALL : a)), 'build-iso (small base)');
+const smallBytes = statSync(SMALL).size;
+rmSync(WORK, { recursive: true, force: true });
+
+const summary = (r: { cp: number[]; build: number[] }) => ({
+  cpMedianSeconds: median(r.cp),
+  buildMedianSeconds: median(r.build),
+  ratio: Number((median(r.build) / median(r.cp)).toFixed(2)),
+  cpSeconds: r.cp,
+  buildSeconds: r.build,
+});
+const result = {
+  baseGiB: Number((baseBytes / 1024 ** 3).toFixed(2)),
+  rounds: ROUNDS,
+  durable: summary(runs.durable),
+  cached: summary(runs.cached),
+  peakRssMB: Number(((peakRss * 1024) / 1e6).toFixed(1)),
+  smallBase: { MiB: Math.round(smallBytes / 1024 ** 2), peakRssMB: Number(((small.maxRssKiB * 1024) / 1e6).toFixed(1)) },
+};
+writeFileSync(join(REPO, '.cache', 'bench.json'), `${JSON.stringify(result, null, 2)}\n`);
+const fmt = (xs: number[]) => xs.map((s) => s.toFixed(2)).join(' ');
+const lines = [`base image  ${result.baseGiB} GiB (stand-in DGX OS + ${BIG_MIB} MiB filler), ${ROUNDS} rounds, medians`];
+for (const mode of ['durable', 'cached'] as const) {
+  const r = result[mode];
+  lines.push(`${mode.padEnd(8)}    cp ${r.cpMedianSeconds.toFixed(2)} s [${fmt(r.cpSeconds)}]   build-iso ${r.buildMedianSeconds.toFixed(2)} s [${fmt(r.buildSeconds)}]   build/cp ${r.ratio}x`);
+}
+lines.push(`target      build/cp <= 1.5x`);
+lines.push(`peak RSS    ${result.peakRssMB} MB on the ${result.baseGiB} GiB base, ${result.smallBase.peakRssMB} MB on a ${result.smallBase.MiB} MiB base (target < 200 MB)`, '');
+process.stdout.write(lines.join('\n'));
