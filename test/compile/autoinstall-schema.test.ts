@@ -60,3 +60,10 @@ describe('what subiquity requires beyond its schema', () => {
     });
   }
 });
+
+describe.skipIf(!haveSchema)('the shipped schema copy (needs ../shared/reference; CI always has it)', () => {
+  it('iso/subiquity-autoinstall-schema-24.04.json equals the reference', async () => {
+    const { SUBIQUITY_SCHEMA_PATH } = await import('../../src/repack/autoinstall-schema.js');
+    expect(readFileSync(SUBIQUITY_SCHEMA_PATH, 'utf8')).toBe(readFileSync(SCHEMA, 'utf8'));
+  });
+});
