@@ -8,23 +8,14 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { adversarialStrings } from '../helpers/adversarial.js';
 import { compileText } from '../helpers/render.js';
 import { createSandbox, fakeSysroot } from '../helpers/sandbox.js';
 
 const HASH = '$6$fellowosexample1$PhCpRgUvV4Sgg74eyu1SamVDz0xVM.6eAee1QWoHanioujzx7k0boRKM97RfW9hdisKKKgp/bDO3YNh.AXIu3.';
 const MARKER = `/tmp/fellowos-pwned-${process.pid}`;
 
-const ADVERSARIAL = [
-  `$(touch ${MARKER})`,
-  `\`touch ${MARKER}\``,
-  `'; touch ${MARKER}; '`,
-  `"; touch ${MARKER}; "`,
-  `x;touch ${MARKER}`,
-  `$'\\x27'; touch ${MARKER}`,
-  `\${PATH:+$(touch ${MARKER})}`,
-  `%s%n%x \\ \\\\ ' " * ? [ ] ! # & | < > ( ) { }`,
-  'Zoë ‘Ω’ 東京 🚀',
-];
+const ADVERSARIAL = adversarialStrings(MARKER);
 
 /** One line of text, as the config allows in these fields: no control characters, no edge whitespace. */
 const oneLine = fc

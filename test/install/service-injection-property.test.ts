@@ -9,12 +9,13 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { adversarialValues } from '../helpers/adversarial.js';
 import { compileText } from '../helpers/render.js';
 import { createSandbox } from '../helpers/sandbox.js';
 
 const HASH = '$6$fellowosexample1$PhCpRgUvV4Sgg74eyu1SamVDz0xVM.6eAee1QWoHanioujzx7k0boRKM97RfW9hdisKKKgp/bDO3YNh.AXIu3.';
 const MARKER = `/tmp/fellowos-svc-pwned-${process.pid}`;
-const ADVERSARIAL = [`$(touch ${MARKER})`, `\`touch ${MARKER}\``, `'; touch ${MARKER}; '`, `"; touch ${MARKER}; "`, `a\nb; touch ${MARKER}`, '-n', '--', '*', '', ' lead and trail ', 'Zoë ‘Ω’ 東京 🚀', '%s %n \\ \\\\'];
+const ADVERSARIAL = adversarialValues(MARKER);
 
 /** Any text a YAML string can carry into an argv or environment value (NUL cannot reach a process). */
 const anyText = fc.oneof(fc.constantFrom(...ADVERSARIAL), fc.string({ unit: 'grapheme', maxLength: 40 }), fc.string({ unit: 'binary-ascii', maxLength: 40 })).map((s) => s.replaceAll('\0', ''));
