@@ -11,7 +11,7 @@ import { autoinstallDocument, EARLY_SCRIPTS, LATE_SCRIPTS } from './autoinstall.
 import { manifestFile, sha256 } from './manifest.js';
 import { mergeVendorAutoinstall } from './merge-vendor.js';
 import { payloadFiles, unitsToEnable, type StaticPayload } from './payload.js';
-import { LIVE_MEDIUM_MOUNT, MEDIUM_FOLDER, type BuildPlan, type OutputFile, type VendorMergeReport } from './plan.js';
+import { AUTOINSTALL_PATH_ARG, LIVE_MEDIUM_MOUNT, MEDIUM_FOLDER, type BuildPlan, type OutputFile, type VendorMergeReport } from './plan.js';
 import { checkStorage } from './storage-check.js';
 import { storageActions } from './storage-layout.js';
 import { GENERATED_MARK, TemplateRenderer, type TemplateSources } from './templates.js';
@@ -113,12 +113,13 @@ function render(build: ResolvedBuild, input: CompileInput): BuildPlan {
   files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 
   const diskTB = Math.round(build.model.disk.maxBytes / 1000 ** 4);
+  const autoinstallPath = `${LIVE_MEDIUM_MOUNT}/${MEDIUM_FOLDER}/${AUTOINSTALL_FILE}`;
   return {
     files,
-    autoinstallPath: `${LIVE_MEDIUM_MOUNT}/${MEDIUM_FOLDER}/${AUTOINSTALL_FILE}`,
+    autoinstallPath,
     autoinstall: document,
     grubTitle: `Install FellowOS on ${c.hostname} - ERASES ${build.storage.diskPath} (${diskTB} TB ${build.model.id})`,
-    kernelArgs: [`subiquity.autoinstallpath=${LIVE_MEDIUM_MOUNT}/${MEDIUM_FOLDER}/${AUTOINSTALL_FILE}`],
+    kernelArgs: [`${AUTOINSTALL_PATH_ARG}${autoinstallPath}`],
     ...(vendorMerge ? { vendorMerge } : {}),
     warnings,
   };

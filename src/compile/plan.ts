@@ -5,6 +5,8 @@ import type { Diagnostic } from '../diagnostics/diagnostic.js';
 export const MEDIUM_FOLDER = 'fellowos';
 /** Where the live installer mounts the medium. */
 export const LIVE_MEDIUM_MOUNT = '/cdrom';
+/** The kernel argument subiquity reads its config path from (highest priority). */
+export const AUTOINSTALL_PATH_ARG = 'subiquity.autoinstallpath=';
 
 export interface OutputFile {
   /** POSIX path relative to the medium folder, e.g. 'install/hardware-guard.sh'. */

@@ -40,13 +40,6 @@ function sameEntry(script: GrubScript, title: string, submenu: string[]): FoundE
   return allEntries(script.menu).find(({ entry, path }) => entry.title === title && path.join('\u0000') === submenu.join('\u0000') && entry.kernels.length > 0);
 }
 
-/** Kernel args for our entry: the plan's, with the autoinstall path guaranteed. */
-export function installArgs(plan: Pick<BuildPlan, 'kernelArgs' | 'autoinstallPath'>): string[] {
-  const key = 'subiquity.autoinstallpath=';
-  const args = plan.kernelArgs.filter((a) => !a.startsWith(key));
-  return [`${key}${plan.autoinstallPath}`, ...args];
-}
-
 function checkRelative(path: string): void {
   if (!path || path.startsWith('/') || path.split('/').some((s) => s === '' || s === '.' || s === '..')) {
     throw new Error(`build plan file path '${path}' is not a plain relative path`);
@@ -63,7 +56,7 @@ export function planMediumEdits(base: BaseTexts, plan: BuildPlan, opts: { confir
     files.push({ isoPath, content: f.content, mode: f.mode });
     if (f.mode & 0o111) executables.push(isoPath);
   }
-  const edit = { title: plan.grubTitle, args: installArgs(plan), confirm: opts.confirm };
+  const edit = { title: plan.grubTitle, args: plan.kernelArgs, confirm: opts.confirm };
 
   const grub = parseGrubScript(base.grubCfg);
   const vendor = sameEntry(grub, base.installEntry.title, base.installEntry.submenu);

@@ -7,7 +7,7 @@
  * `unsquashfs -o OFFSET -cat` straight out of the image: nothing is unpacked.
  */
 import { parse as parseYamlText } from 'yaml';
-import { LIVE_MEDIUM_MOUNT } from '../compile/plan.js';
+import { AUTOINSTALL_PATH_ARG, LIVE_MEDIUM_MOUNT } from '../compile/plan.js';
 import { run } from '../tools/run.js';
 import type { IsoImage } from './iso-image.js';
 import { unsquashfsCatArgs } from './xorriso-args.js';
@@ -108,9 +108,9 @@ export async function findVendorAutoinstall(iso: IsoImage, kernelArgs: readonly 
     found.push({ kind, path, ...(inner ? { inner } : {}), where, ...parsed });
   };
 
-  const arg = kernelArgs.find((a) => a.startsWith('subiquity.autoinstallpath='));
+  const arg = kernelArgs.find((a) => a.startsWith(AUTOINSTALL_PATH_ARG));
   if (arg) {
-    const p = arg.slice('subiquity.autoinstallpath='.length);
+    const p = arg.slice(AUTOINSTALL_PATH_ARG.length);
     const onMedium = p.startsWith(`${LIVE_MEDIUM_MOUNT}/`) ? p.slice(LIVE_MEDIUM_MOUNT.length) : undefined;
     let text = onMedium ? await iso.readText(onMedium) : undefined;
     let where = `${p} (from the install entry's kernel line)`;

@@ -7,7 +7,7 @@
  * is the base's. Each check passes or fails with a reason.
  */
 import { parse as parseYamlText } from 'yaml';
-import { LIVE_MEDIUM_MOUNT, MEDIUM_FOLDER } from '../compile/plan.js';
+import { AUTOINSTALL_PATH_ARG, LIVE_MEDIUM_MOUNT, MEDIUM_FOLDER } from '../compile/plan.js';
 import { autoinstallSchemaProblems } from './autoinstall-schema.js';
 import { FELLOWOS_ENTRY_ID } from './grub-menu.js';
 import { parseGrubScript, setCommands, type GrubMenuNode, type GrubScript } from './grub-script.js';
@@ -39,7 +39,6 @@ export interface VerifyOptions {
   confirm?: boolean;
 }
 
-const AUTOINSTALL_PATH_ARG = 'subiquity.autoinstallpath=';
 const MANIFEST = `/${MEDIUM_FOLDER}/manifest.json`;
 
 /** The node `set default=` selects (a number, a `>` path of numbers, an id or a title); the first when unset. */
