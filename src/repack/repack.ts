@@ -10,8 +10,8 @@ import { mkdir, mkdtemp, rename, rm, stat, statfs, writeFile } from 'node:fs/pro
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { MEDIUM_FOLDER, type BuildPlan } from '../compile/plan.js';
-import { InterruptedError, MediaError, ToolError, UserError } from '../diagnostics/errors.js';
-import { displayCommand, run } from '../tools/run.js';
+import { InterruptedError, MediaError, UserError } from '../diagnostics/errors.js';
+import { runChecked } from '../tools/run.js';
 import { followHash } from './follow-hash.js';
 import type { BaseMedium } from './inspect.js';
 import { withIsoImage } from './iso-image.js';
@@ -133,18 +133,14 @@ export async function repackIso(opts: RepackOptions): Promise<RepackResult> {
       execMode: '0555',
     });
     const total = opts.base.report.sizeBytes;
-    const xorriso = run(argv, {
+    const xorriso = runChecked(argv, {
       ...(signal ? { signal } : {}),
+      doing: 'writing the image',
+      omitFromErrors: /UPDATE :/,
       onStderrLine: (line) => {
         const p = parseXorrisoProgress(line);
         if (p) opts.onProgress?.({ writtenBytes: p.writtenBytes, totalBytes: p.totalBytes || total });
       },
-    }).then((r) => {
-      if (r.exitCode !== 0) {
-        const tail = r.stderr.trim().split('\n').filter((l) => !/UPDATE :/.test(l)).slice(-5).join('\n');
-        throw new ToolError(`xorriso exited with status ${r.exitCode} while writing the image`, displayCommand(argv), tail, r.exitCode);
-      }
-      return r;
     });
     // Both settle before anything is cleaned up, so xorriso cannot recreate the temporary file afterwards.
     const [hashing, writing] = await Promise.allSettled([followHash(tmpOut, xorriso, signal), xorriso]);

@@ -15,6 +15,10 @@ export interface RunOptions {
   binary?: boolean;
   timeoutMs?: number;
   signal?: AbortSignal;
+  /** runChecked: stderr lines left out of a failure's message (e.g. progress reports). */
+  omitFromErrors?: RegExp;
+  /** runChecked: what the tool was doing, for a failure's message. */
+  doing?: string;
 }
 
 export interface RunResult {
@@ -73,8 +77,9 @@ export async function run(argv: readonly string[], opts: RunOptions = {}): Promi
 export async function runChecked(argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
   const r = await run(argv, opts);
   if (r.exitCode !== 0) {
-    const tail = r.stderr.trim().split('\n').slice(-5).join('\n');
-    throw new ToolError(`${argv[0]} exited with status ${r.exitCode}`, displayCommand(argv), tail, r.exitCode);
+    const lines = r.stderr.trim().split('\n');
+    const tail = lines.filter((l) => !opts.omitFromErrors?.test(l)).slice(-5).join('\n');
+    throw new ToolError(`${argv[0]} exited with status ${r.exitCode}${opts.doing ? ` while ${opts.doing}` : ''}`, displayCommand(argv), tail, r.exitCode);
   }
   return r;
 }
