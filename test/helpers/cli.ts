@@ -7,7 +7,12 @@ export interface CliResult {
   stderr: string;
 }
 
-export async function runCli(args: string[], stdin?: string): Promise<CliResult> {
+export function runCli(args: string[]): Promise<CliResult> {
+  return captured(() => main(['node', 'build-iso', ...args]));
+}
+
+/** Runs `fn` with this process's stdout and stderr captured. */
+async function captured(fn: () => Promise<number>): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
   const out = process.stdout.write.bind(process.stdout);
@@ -21,8 +26,7 @@ export async function runCli(args: string[], stdin?: string): Promise<CliResult>
     return true;
   }) as typeof process.stderr.write;
   try {
-    void stdin;
-    const code = await main(['node', 'build-iso', ...args]);
+    const code = await fn();
     return { code, stdout, stderr };
   } finally {
     process.stdout.write = out;

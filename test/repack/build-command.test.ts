@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { progressPrinter } from '../../src/cli/commands/build.js';
 import { verifyIso } from '../../src/repack/verify.js';
-import { captured, runIsoCli } from './cli-entry.js';
+import { runCli } from '../helpers/cli.js';
 import { buildFixtureIso, sha256Of } from './fixture-iso.js';
 
 const CONFIG = join(import.meta.dirname, '..', '..', 'examples', 'spark-4tb.yaml');
@@ -21,7 +21,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe('build-iso --model M --config F --iso BASE -o OUT', () => {
   it('builds, reports what it kept from the vendor, prints the path and sha256, and the result verifies', async () => {
     const out = join(dir, 'spark-01.iso');
-    const r = await captured(() => runIsoCli(['--model', 'spark-4tb', '--config', CONFIG, '--iso', basePath, '-o', out]));
+    const r = await runCli(['--model', 'spark-4tb', '--config', CONFIG, '--iso', basePath, '-o', out]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('vendor autoinstall: /autoinstall.yaml in /casper/minimal.squashfs');
@@ -36,7 +36,7 @@ describe('build-iso --model M --config F --iso BASE -o OUT', () => {
 
   it('--json, --vendor-config ignore, --confirm', async () => {
     const out = join(dir, 'json.iso');
-    const r = await captured(() => runIsoCli(['--model', 'spark-4tb', '--config', CONFIG, '--iso', basePath, '-o', out, '--json', '--vendor-config', 'ignore', '--confirm']));
+    const r = await runCli(['--model', 'spark-4tb', '--config', CONFIG, '--iso', basePath, '-o', out, '--json', '--vendor-config', 'ignore', '--confirm']);
     expect(r.code).toBe(0);
     const j = JSON.parse(r.stdout) as { output: string; sha256: string; vendorAutoinstall: unknown; confirm: boolean; kernelLines: string[] };
     expect(j).toMatchObject({ output: out, sha256: sha256Of(out), vendorAutoinstall: null, confirm: true });
@@ -47,11 +47,11 @@ describe('build-iso --model M --config F --iso BASE -o OUT', () => {
   it('refuses an existing output before doing any work, and bad flags', async () => {
     const out = join(dir, 'exists.iso');
     writeFileSync(out, 'keep me');
-    const r = await captured(() => runIsoCli(['--model', 'spark-4tb', '--config', CONFIG, '--iso', basePath, '-o', out]));
+    const r = await runCli(['--model', 'spark-4tb', '--config', CONFIG, '--iso', basePath, '-o', out]);
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(`build-iso: error: ${out} already exists\n  hint: pass --force to overwrite it\n`);
     expect(readFileSync(out, 'utf8')).toBe('keep me');
-    const v = await captured(() => runIsoCli(['--model', 'spark-4tb', '--config', CONFIG, '--iso', basePath, '-o', join(dir, 'n.iso'), '--vendor-config', 'merge']));
+    const v = await runCli(['--model', 'spark-4tb', '--config', CONFIG, '--iso', basePath, '-o', join(dir, 'n.iso'), '--vendor-config', 'merge']);
     expect(v.stderr).toBe("build-iso: error: --vendor-config 'merge' is not one of keep, ignore\n");
     expect(existsSync(join(dir, 'n.iso'))).toBe(false);
   });

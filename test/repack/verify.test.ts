@@ -10,7 +10,7 @@ import { repackIso } from '../../src/repack/repack.js';
 import { defaultEntry, mediumScripts, verifyIso, type VerifyReport } from '../../src/repack/verify.js';
 import { parseGrubScript } from '../../src/repack/grub-script.js';
 import { buildFixtureIso, modifyIso } from './fixture-iso.js';
-import { captured, runIsoCli } from './cli-entry.js';
+import { runCli } from '../helpers/cli.js';
 import { testPlan } from './plan-fixture.js';
 
 const model = findModel('spark-4tb')!;
@@ -119,11 +119,11 @@ describe('verify', () => {
 
 describe('verify command', () => {
   it('exit 0 and ok on a good image; exit 1 with the reason on a tampered one; --json', async () => {
-    const ok = await captured(() => runIsoCli(['verify', good, '--base', basePath]));
+    const ok = await runCli(['verify', good, '--base', basePath]);
     expect(ok.code).toBe(0);
     expect(ok.stdout).toMatch(/good\.iso: ok\n$/);
     const iso = await modifyIso(good, join(dir, 'cli-bad.iso'), ['-rm', '/fellowos/autoinstall.yaml', '--']);
-    const bad = await captured(() => runIsoCli(['verify', iso, '--json']));
+    const bad = await runCli(['verify', iso, '--json']);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/^build-iso: error: .*cli-bad\.iso failed verification: kernel line: autoinstall path: \/cdrom\/fellowos\/autoinstall\.yaml is not on the medium/);
     expect((JSON.parse(bad.stdout) as VerifyReport).ok).toBe(false);
