@@ -13,12 +13,16 @@ export class TemplateRenderer {
   private readonly hb = Handlebars.create();
   private readonly compiled = new Map<string, Handlebars.TemplateDelegate>();
 
-  constructor(private readonly sources: TemplateSources) {
+  /** `quote` replaces shQuote only in tests that prove a naive quoting would be caught. */
+  constructor(
+    private readonly sources: TemplateSources,
+    quote: (value: string | number | boolean) => string = shQuote,
+  ) {
     this.hb.registerHelper('sh', (value: unknown) => {
       if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
         throw new Error(`sh helper got ${value === undefined ? 'a missing value' : typeof value}`);
       }
-      return shQuote(value);
+      return quote(value);
     });
     for (const [name, text] of sources) {
       if (name.startsWith('partials/')) this.hb.registerPartial(name.slice('partials/'.length).replace(/\.hbs$/, ''), text);

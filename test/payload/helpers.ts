@@ -12,9 +12,10 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import Handlebars from 'handlebars';
+import { TemplateRenderer } from '../../src/compile/templates.js';
+import { loadTemplates } from '../../src/load/sources.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const REPO = resolve(here, '..', '..');
@@ -89,17 +90,12 @@ export function writeFile(path: string, body: string): string {
   return path;
 }
 
-/** `{{sh v}}`: the value as one single-quoted bash word. */
-export function shQuote(v: unknown): string {
-  return `'${String(v).replace(/'/g, `'\\''`)}'`;
-}
+const TEMPLATE_SOURCES = loadTemplates();
 
-/** Render a payload template the way the compiler does (noEscape, strict, sh helper). */
-export function render(templatePath: string, view: unknown, sh: (v: unknown) => string = shQuote): string {
-  const hb = Handlebars.create();
-  hb.registerHelper('sh', (v: unknown) => sh(v));
-  const t = hb.compile(readFileSync(templatePath, 'utf8'), { noEscape: true, strict: true });
-  return t(view);
+/** Render a payload template with the compiler's own renderer (and, unless a test replaces it, its shQuote). */
+export function render(templatePath: string, view: object, sh?: (v: string | number | boolean) => string): string {
+  const name = relative(join(REPO, 'templates'), templatePath).split(sep).join('/');
+  return new TemplateRenderer(TEMPLATE_SOURCES, sh).render(name, view);
 }
 
 export interface ServiceView {
