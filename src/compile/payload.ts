@@ -29,9 +29,23 @@ export const UNIT_NAMES = {
   service: (name: string) => `fellowos-${name}.service`,
 } as const;
 
-/** systemd reads % as a specifier: a literal percent is written %%. */
-function unitText(s: string): string {
-  return s.replaceAll('%', '%%');
+/** What the service script and unit templates get. Units use only the validated fields (name, user, numbers, paths). */
+export interface ServiceView {
+  name: string;
+  description: string;
+  port: number | null;
+  command: string[];
+  workdir: string | null;
+  environment: { key: string; value: string }[];
+  user: string;
+  stopTimeoutSeconds: number;
+  /** The service library the script sources, and the script the unit runs. */
+  serviceLib: string;
+  script: string;
+}
+
+export function servicePaths(name: string): Pick<ServiceView, 'serviceLib' | 'script'> {
+  return { serviceLib: TARGET_PATHS.serviceLib, script: `${TARGET_PATHS.servicesDir}/${name}.sh` };
 }
 
 export function payloadFiles(build: ResolvedBuild, renderer: TemplateRenderer, staticPayload: StaticPayload, meta: { toolVersion: string; configSha256: string }): PayloadFile[] {
@@ -85,7 +99,7 @@ export function payloadFiles(build: ResolvedBuild, renderer: TemplateRenderer, s
   }));
 
   for (const s of build.services) {
-    add(`${TARGET_PATHS.servicesDir}/${s.name}.sh`, renderer.render('payload/service.sh.hbs', {
+    const view: ServiceView = {
       name: s.name,
       description: s.description,
       port: s.port ?? null,
@@ -94,15 +108,10 @@ export function payloadFiles(build: ResolvedBuild, renderer: TemplateRenderer, s
       environment: Object.entries(s.environment).map(([key, value]) => ({ key, value })),
       user: s.user,
       stopTimeoutSeconds: s.stop_timeout_seconds,
-      serviceLib: TARGET_PATHS.serviceLib,
-    }));
-    add(`${TARGET_PATHS.unitDir}/${UNIT_NAMES.service(s.name)}`, renderer.render('payload/service.unit.hbs', {
-      name: s.name,
-      description: unitText(s.description || `FellowOS service ${s.name}`),
-      user: s.user,
-      script: `${TARGET_PATHS.servicesDir}/${s.name}.sh`,
-      stopTimeoutSeconds: s.stop_timeout_seconds,
-    }));
+      ...servicePaths(s.name),
+    };
+    add(view.script, renderer.render('payload/service.sh.hbs', view));
+    add(`${TARGET_PATHS.unitDir}/${UNIT_NAMES.service(s.name)}`, renderer.render('payload/service.unit.hbs', view));
   }
   return files.sort((a, b) => (a.targetPath < b.targetPath ? -1 : a.targetPath > b.targetPath ? 1 : 0));
 }

@@ -14,6 +14,7 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { servicePaths, type ServiceView as CompilerServiceView } from '../../src/compile/payload.js';
 import { TemplateRenderer } from '../../src/compile/templates.js';
 import { loadTemplates } from '../../src/load/sources.js';
 
@@ -92,22 +93,17 @@ export function writeFile(path: string, body: string): string {
 
 const TEMPLATE_SOURCES = loadTemplates();
 
-/** Render a payload template with the compiler's own renderer (and, unless a test replaces it, its shQuote). */
-export function render(templatePath: string, view: object, sh?: (v: string | number | boolean) => string): string {
+/**
+ * Render a service template with the compiler's own renderer (and, unless a test
+ * replaces it, its shQuote); the target paths come from the compiler as well.
+ */
+export function render(templatePath: string, view: ServiceView, sh?: (v: string | number | boolean) => string): string {
   const name = relative(join(REPO, 'templates'), templatePath).split(sep).join('/');
-  return new TemplateRenderer(TEMPLATE_SOURCES, sh).render(name, view);
+  return new TemplateRenderer(TEMPLATE_SOURCES, sh).render(name, { ...servicePaths(view.name), ...view });
 }
 
-export interface ServiceView {
-  name: string;
-  description: string;
-  port: number | null;
-  command: string[];
-  workdir: string | null;
-  environment: { key: string; value: string }[];
-  user: string;
-  stopTimeoutSeconds: number;
-}
+/** A service template view as tests write it: the paths are filled in by render(). */
+export type ServiceView = Omit<CompilerServiceView, 'serviceLib' | 'script'>;
 
 /** Fields of /proc/PID/stat after the command name, or null if gone. */
 export function procStat(pid: number): string[] | null {

@@ -15,6 +15,7 @@ SERVICE_STOP_TIMEOUT='30'
 SERVICE_CMD=( '/opt/conda/bin/jupyter' 'lab' '--ip=0.0.0.0' '--notebook-dir=/ai/data' )
 SERVICE_ENV=()
 
+readonly SERVICE_LIB_DEFAULT='/opt/fellowos/services/service-template.sh'
 # shellcheck source=/dev/null
-source "${FELLOWOS_SERVICE_LIB:-/opt/fellowos/services/service-template.sh}"
+source "${FELLOWOS_SERVICE_LIB:-$SERVICE_LIB_DEFAULT}"
 fellowos_service_main "$@"

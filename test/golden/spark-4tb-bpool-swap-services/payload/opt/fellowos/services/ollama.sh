@@ -17,6 +17,7 @@ SERVICE_ENV=()
 SERVICE_ENV+=('OLLAMA_MODELS' '/ai/models/ollama')
 SERVICE_ENV+=('OLLAMA_HOST' '0.0.0.0:11434')
 
+readonly SERVICE_LIB_DEFAULT='/opt/fellowos/services/service-template.sh'
 # shellcheck source=/dev/null
-source "${FELLOWOS_SERVICE_LIB:-/opt/fellowos/services/service-template.sh}"
+source "${FELLOWOS_SERVICE_LIB:-$SERVICE_LIB_DEFAULT}"
 fellowos_service_main "$@"

@@ -16,6 +16,7 @@ SERVICE_CMD=( '/opt/vllm/bin/vllm' 'serve' '/ai/models/llama-3.1-8b' '--port' '8
 SERVICE_ENV=()
 SERVICE_ENV+=('HF_HOME' '/ai/cache/huggingface')
 
+readonly SERVICE_LIB_DEFAULT='/opt/fellowos/services/service-template.sh'
 # shellcheck source=/dev/null
-source "${FELLOWOS_SERVICE_LIB:-/opt/fellowos/services/service-template.sh}"
+source "${FELLOWOS_SERVICE_LIB:-$SERVICE_LIB_DEFAULT}"
 fellowos_service_main "$@"
