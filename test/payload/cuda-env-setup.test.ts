@@ -133,6 +133,17 @@ describe('cuda-env-setup.sh export', () => {
   });
 });
 
+describe('cuda-env-setup.sh home', () => {
+  it('prints the toolkit the profile would pick, and nothing with exit 1 when there is none', () => {
+    const prefix = tempDir('ces');
+    toolkit(prefix, '13.9');
+    toolkit(prefix, '13.10');
+    expect(setup(['home'], { FELLOWOS_CUDA_PREFIX: prefix })).toMatchObject({ status: 0, stdout: `${prefix}/cuda-13.10\n` });
+    const none = setup(['home'], { FELLOWOS_CUDA_PREFIX: tempDir('ces') });
+    expect(none).toMatchObject({ status: 1, stdout: '' });
+  });
+});
+
 describe('cuda-env-setup.sh install', () => {
   const src = 'opt/fellowos/share/fellowos-cuda.sh';
   const dst = 'etc/profile.d/fellowos-cuda.sh';

@@ -55,6 +55,7 @@ function world(f: Fakes = {}) {
     FELLOWOS_ROOT: dir, // skips the root check; every default path below it
     FELLOWOS_FIRSTBOOT_PATH: `${bin}:/usr/bin:/bin`,
     FELLOWOS_CUDA_PREFIX: prefix,
+    FELLOWOS_CUDA_ENV_SETUP: P.cudaEnvSetup,
     FELLOWOS_LOG_DIR: join(dir, 'log'),
     FELLOWOS_STATE_DIR: join(dir, 'state'),
     FELLOWOS_FIRSTBOOT_CONF: join(dir, 'firstboot.conf'),

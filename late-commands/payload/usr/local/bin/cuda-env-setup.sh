@@ -37,6 +37,8 @@ Commands:
            (+\$CUDA_HOME/lib64 if it exists), TRITON_PTXAS_PATH (if bin/ptxas
            exists); elements already present are not added twice, no empty
            elements. Prints nothing and exits 1 when no toolkit is found.
+  home     Print the detected CUDA_HOME; nothing and exit 1 when no toolkit
+           is found (the one detection other FellowOS scripts call).
   install  (root) (Re)install the login-shell profile
            $PROFILE_DST from the pristine copy
            $PROFILE_SRC
@@ -220,6 +222,7 @@ main() {
 	case "$cmd" in
 	status) cmd_status ;;
 	export) cmd_export ;;
+	home) find_cuda_home ;;
 	install) cmd_install ;;
 	help | -h | --help) usage ;;
 	'')
