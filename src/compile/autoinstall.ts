@@ -3,12 +3,17 @@ import type { ResolvedBuild } from '../resolve/resolve-build.js';
 import { LIVE_MEDIUM_MOUNT, MEDIUM_FOLDER } from './plan.js';
 import { storageSection } from './storage-layout.js';
 
-/** Install-time scripts, in the order the installer runs them. */
+/**
+ * Install-time scripts, in the order the installer runs them. late-zfs comes last: it
+ * rebuilds the initramfs and GRUB's menu, which must see everything the others
+ * installed (the ARC cap in modprobe.d, the host id).
+ */
 export const EARLY_SCRIPTS = ['install/hardware-guard.sh'] as const;
-export const LATE_SCRIPTS = ['install/late-zfs.sh', 'install/late-payload.sh', 'install/late-system.sh'] as const;
+export const LATE_SCRIPTS = ['install/late-payload.sh', 'install/late-system.sh', 'install/late-zfs.sh'] as const;
 
-export function scriptCommand(script: string): string {
-  return `bash ${LIVE_MEDIUM_MOUNT}/${MEDIUM_FOLDER}/${script}`;
+/** `folder` is the compiled folder on the medium (a fleet puts each machine in its own). */
+export function scriptCommand(script: string, folder: string = MEDIUM_FOLDER): string {
+  return `bash ${LIVE_MEDIUM_MOUNT}/${folder}/${script}`;
 }
 
 function networkSection(build: ResolvedBuild): Record<string, unknown> {
@@ -27,7 +32,7 @@ function networkSection(build: ResolvedBuild): Record<string, unknown> {
   return { version: 2, ethernets: { lan: iface } };
 }
 
-export function autoinstallDocument(build: ResolvedBuild): Record<string, unknown> {
+export function autoinstallDocument(build: ResolvedBuild, folder: string = MEDIUM_FOLDER): Record<string, unknown> {
   const c = build.config;
   const doc: Record<string, unknown> = {
     version: 1,
@@ -54,8 +59,8 @@ export function autoinstallDocument(build: ResolvedBuild): Record<string, unknow
   };
   doc.storage = storageSection(build);
   if (c.packages.length) doc.packages = [...c.packages];
-  doc['early-commands'] = EARLY_SCRIPTS.map(scriptCommand);
-  doc['late-commands'] = [...LATE_SCRIPTS.map(scriptCommand), ...c.late_commands];
+  doc['early-commands'] = EARLY_SCRIPTS.map((s) => scriptCommand(s, folder));
+  doc['late-commands'] = [...LATE_SCRIPTS.map((s) => scriptCommand(s, folder)), ...c.late_commands];
   doc.shutdown = 'reboot';
   return { autoinstall: doc };
 }

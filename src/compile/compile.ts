@@ -10,12 +10,13 @@ import { validateConfigText } from '../validate/validate-config.js';
 import { autoinstallDocument, EARLY_SCRIPTS, LATE_SCRIPTS } from './autoinstall.js';
 import { manifestFile, sha256 } from './manifest.js';
 import { mergeVendorAutoinstall } from './merge-vendor.js';
-import { payloadFiles, unitsToEnable, type StaticPayload } from './payload.js';
+import { payloadFiles, rootDatasetName, unitsToEnable, type StaticPayload } from './payload.js';
 import { AUTOINSTALL_PATH_ARG, LIVE_MEDIUM_MOUNT, MEDIUM_FOLDER, type BuildPlan, type OutputFile, type VendorMergeReport } from './plan.js';
 import { checkStorage } from './storage-check.js';
 import { storageActions } from './storage-layout.js';
 import { GENERATED_MARK, TemplateRenderer, type TemplateSources } from './templates.js';
 import { emitYaml11 } from './yaml-emit.js';
+import { ADMIN_GROUPS, ADMIN_SHELL } from '../models/admin-account.js';
 
 export interface CompileInput {
   configText: string;
@@ -27,6 +28,8 @@ export interface CompileInput {
   vendorAutoinstall?: unknown;
   /** Leave `autoinstall` off the kernel line so the installer asks before erasing. */
   confirm?: boolean;
+  /** The folder on the medium this plan's files go to (default `fellowos`; a fleet machine: `fellowos/machines/NAME`). */
+  mediumFolder?: string;
 }
 
 export interface CompileResult {
@@ -80,14 +83,18 @@ function render(build: ResolvedBuild, input: CompileInput): BuildPlan {
     productNames: c.hardware.product_names ?? guard.productNames,
   });
   const pools = [build.model.pool.name, ...(build.storage.boot === 'bpool' ? [build.model.bootPool.name] : [])];
-  const root = build.storage.datasets.find((d) => d.mountpoint === '/');
-  script(LATE_SCRIPTS[0], 'install/late-zfs.sh.hbs', { pools, rootDataset: `${build.model.pool.name}/${root?.name ?? 'ROOT'}` });
-  script(LATE_SCRIPTS[1], 'install/late-payload.sh.hbs', {
+  script(LATE_SCRIPTS[2], 'install/late-zfs.sh.hbs', { pools, rootDataset: rootDatasetName(build) });
+  script(LATE_SCRIPTS[0], 'install/late-payload.sh.hbs', {
     files: payload.map((f) => ({ path: f.targetPath, mode: `0${f.mode.toString(8)}` })),
     count: payload.length,
   });
-  script(LATE_SCRIPTS[2], 'install/late-system.sh.hbs', {
+  script(LATE_SCRIPTS[1], 'install/late-system.sh.hbs', {
     adminUser: c.admin.username,
+    adminFullName: c.admin.full_name,
+    adminPasswordHash: c.admin.password_hash,
+    adminGroups: ADMIN_GROUPS,
+    adminShell: ADMIN_SHELL,
+    sshKeys: c.admin.ssh_authorized_keys,
     userPaths: build.storage.datasets.filter((d) => d.mountpoint.startsWith('/ai/') && d.canmount === 'on').map((d) => d.mountpoint),
     wizardUnits: build.model.firstBootWizardUnits,
     sshImportIds: c.admin.ssh_import_id,
@@ -95,7 +102,8 @@ function render(build: ResolvedBuild, input: CompileInput): BuildPlan {
     earlyoom: c.oom.earlyoom,
   });
 
-  let document = autoinstallDocument(build);
+  const folder = input.mediumFolder ?? MEDIUM_FOLDER;
+  let document = autoinstallDocument(build, folder);
   let vendorMerge: VendorMergeReport | undefined;
   const warnings: Diagnostic[] = [];
   if (input.vendorAutoinstall !== undefined) {
@@ -113,7 +121,7 @@ function render(build: ResolvedBuild, input: CompileInput): BuildPlan {
   files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 
   const diskTB = Math.round(build.model.disk.maxBytes / 1000 ** 4);
-  const autoinstallPath = `${LIVE_MEDIUM_MOUNT}/${MEDIUM_FOLDER}/${AUTOINSTALL_FILE}`;
+  const autoinstallPath = `${LIVE_MEDIUM_MOUNT}/${folder}/${AUTOINSTALL_FILE}`;
   return {
     files,
     autoinstallPath,

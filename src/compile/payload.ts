@@ -81,6 +81,7 @@ export function payloadFiles(build: ResolvedBuild, renderer: TemplateRenderer, s
   add(TARGET_PATHS.firstbootConf, renderer.render('config/firstboot.conf.hbs', { generated, pool: build.model.pool.name, snapshot: BASELINE_SNAPSHOT }));
   add(TARGET_PATHS.sysctlFile, renderer.render('config/sysctl.conf.hbs', { generated, minFreeKbytes: 1024 * 1024, swappiness: build.storage.swapBytes > 0 ? 10 : 0 }));
   add(TARGET_PATHS.zfsModprobeFile, renderer.render('config/zfs-arc.conf.hbs', { generated, arcMaxBytes: build.storage.arcMaxBytes }));
+  add(TARGET_PATHS.grubZfsRootDropIn, renderer.render('config/grub-zfs-root.cfg.hbs', { generated, rootDataset: rootDatasetName(build) }));
   if (c.oom.protect_ssh) add(TARGET_PATHS.sshOomDropIn, renderer.render('config/ssh-oom.conf.hbs', { generated }));
   add('/etc/tmpfiles.d/fellowos.conf', renderer.render('config/tmpfiles.conf.hbs', {
     generated,
@@ -114,6 +115,13 @@ export function payloadFiles(build: ResolvedBuild, renderer: TemplateRenderer, s
     add(`${TARGET_PATHS.unitDir}/${UNIT_NAMES.service(s.name)}`, renderer.render('payload/service.unit.hbs', view));
   }
   return files.sort((a, b) => (a.targetPath < b.targetPath ? -1 : a.targetPath > b.targetPath ? 1 : 0));
+}
+
+/** The dataset mounted at /, as the kernel's root=ZFS= names it (e.g. rpool/ROOT/dgxos). */
+export function rootDatasetName(build: ResolvedBuild): string {
+  const root = build.storage.datasets.find((d) => d.mountpoint === '/');
+  if (!root) throw new Error('the resolved layout has no root dataset');
+  return `${build.model.pool.name}/${root.name}`;
 }
 
 /** Units the installer enables in the target. */

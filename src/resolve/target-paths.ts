@@ -21,6 +21,7 @@ export const TARGET_PATHS = {
   firstbootConf: '/etc/fellowos/firstboot.conf',
   machineInfo: '/etc/fellowos/machine-info',
   firstbootStamp: '/var/lib/fellowos/firstboot.done',
+  grubZfsRootDropIn: '/etc/default/grub.d/60-fellowos-zfs-root.cfg',
 } as const;
 
 export type TargetPaths = typeof TARGET_PATHS;

@@ -47,6 +47,10 @@ case "$tool" in
   zpool) if [[ "\${1:-}" == set && "\${2:-}" == cachefile=* ]]; then mkdir -p "$SANDBOX_LIVE/etc/zfs"; printf 'cache\\n' >>"$SANDBOX_LIVE\${2#cachefile=}"; fi ;;
 esac
 if [[ "$tool" == curtin ]]; then
+  # What the target held when each in-target command ran (e.g. modprobe.d at update-initramfs).
+  if [[ -n "\${SANDBOX_WATCH:-}" ]]; then
+    { all="$*"; printf '%s:' "\${all#*-- }"; for w in $SANDBOX_WATCH; do [[ -e "$TARGET_MOUNT_POINT$w" ]] && printf ' %s' "$w"; done; echo; } >>"$SANDBOX_CALLS/../watch.log"
+  fi
   # curtin in-target ... -- CMD: SHIM_RC_curtin_<CMD> decides for that command alone.
   seen=false
   for a in "$@"; do

@@ -3,7 +3,7 @@
  * against a temp /target with recording stand-ins for curtin, zpool, zfs,
  * systemctl, update-initramfs, apt-get and friends.
  */
-import { readFileSync, statSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BuildPlan } from '../../src/compile/plan.js';
@@ -105,6 +105,47 @@ describe('install sandbox: spark-4tb example', () => {
     const target = inTarget(sb.calls());
     expect(target).toContainEqual(['systemctl', 'mask', 'oem-config.service']);
     expect(target.filter((c) => c[1] === 'mask')).toHaveLength(1);
+  });
+
+  it('rebuilds GRUB and the initramfs last, when the ARC cap, the root drop-in and the host id are in the target', () => {
+    const watch = ['/etc/modprobe.d/fellowos-zfs.conf', '/etc/default/grub.d/60-fellowos-zfs-root.cfg', '/etc/hostid'];
+    sb = createSandbox(plan.files);
+    mkdirSync(join(sb.live, 'etc'), { recursive: true });
+    writeFileSync(join(sb.live, 'etc/hostid'), Buffer.from([0x1a, 0x2b, 0x3c, 0x4d]));
+    for (const cmd of commands(plan, 'late-commands')) {
+      const r = sb.runCommand(cmd, { SANDBOX_WATCH: watch.join(' ') });
+      expect(r.status, `${cmd}\n${r.stderr}`).toBe(0);
+    }
+    const seen = readFileSync(join(sb.root, 'watch.log'), 'utf8').split('\n');
+    const at = (cmd: string) => seen.find((l) => l.startsWith(cmd));
+    expect(at('update-initramfs -u -k all:')).toBe(`update-initramfs -u -k all: ${watch.join(' ')}`);
+    expect(at('update-grub:')).toMatch(/fellowos-zfs-root\.cfg/);
+    const target = inTarget(sb.calls());
+    const grub = target.findIndex((c) => c[0] === 'update-grub');
+    const initramfs = target.findIndex((c) => c[0] === 'update-initramfs');
+    expect(grub).toBeGreaterThan(-1);
+    expect(initramfs).toBeGreaterThan(grub);
+    // Nothing of ours runs in the target after the initramfs is rebuilt.
+    expect(target.slice(initramfs + 1)).toEqual([]);
+    expect(readFileSync(join(sb.target, 'etc/hostid'))).toEqual(Buffer.from([0x1a, 0x2b, 0x3c, 0x4d]));
+    expect(readFileSync(join(sb.target, 'etc/default/grub.d/60-fellowos-zfs-root.cfg'), 'utf8')).toMatch(
+      /^GRUB_CMDLINE_LINUX="\$\{GRUB_CMDLINE_LINUX:\+\$GRUB_CMDLINE_LINUX \}root=ZFS=rpool\/ROOT\/dgxos"$/m,
+    );
+  });
+
+  it('creates the admin account that the installer leaves to cloud-init, before anything needs it', () => {
+    sb = createSandbox(plan.files);
+    // getent finds neither the user nor its groups: subiquity creates no user at install time.
+    const r = sb.run('install/late-system.sh', { SHIM_RC_curtin_getent: '2' });
+    expect(r.status, r.stderr).toBe(0);
+    const target = inTarget(sb.calls());
+    const useradd = target.findIndex((c) => c[0] === 'useradd');
+    expect(target[useradd]).toEqual([
+      'useradd', '--create-home', '--shell', '/bin/bash', '--comment', 'Fellow Admin',
+      '--password', '$6$fellowosexample1$PhCpRgUvV4Sgg74eyu1SamVDz0xVM.6eAee1QWoHanioujzx7k0boRKM97RfW9hdisKKKgp/bDO3YNh.AXIu3.', '--', 'fellow',
+    ]);
+    expect(useradd).toBeLessThan(target.findIndex((c) => c[0] === 'chown'));
+    expect(useradd).toBeLessThan(target.findIndex((c) => c[0] === 'usermod'));
   });
 
   it('a failing late-command fails the run, as it fails the install', () => {

@@ -27,11 +27,43 @@ if [[ $EUID -ne 0 && -z "${FELLOWOS_SANDBOX:-}" ]]; then
 fi
 
 readonly ADMIN_USER='fellow'
+readonly ADMIN_FULL_NAME='Fellow Admin'
+# shellcheck disable=SC2016 # a crypt hash: its '$' are data
+readonly ADMIN_PASSWORD_HASH='$6$fellowosexample1$PhCpRgUvV4Sgg74eyu1SamVDz0xVM.6eAee1QWoHanioujzx7k0boRKM97RfW9hdisKKKgp/bDO3YNh.AXIu3.'
+readonly ADMIN_SHELL='/bin/bash'
+readonly ADMIN_GROUPS=('adm' 'cdrom' 'dip' 'plugdev' 'sudo' 'users' 'lxd' )
+readonly SSH_KEYS=('ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEq1ybcpnh2gKBsiO4eTZK6hKWE3233C8ERQH+ggyB+V admin@workstation' )
 readonly USER_PATHS=('/ai/models' '/ai/data' '/ai/cache' )
 readonly WIZARD_UNITS=('oem-config.service' 'nvidia-oem-config.service' 'dgx-oobe.service' )
 readonly SSH_IMPORT_IDS=()
 readonly UNITS=('fellowos-firstboot.service' 'fellowos-oom-watchdog.service' )
 readonly INSTALL_EARLYOOM='true'
+
+# The installer leaves the identity user to cloud-init at first boot; everything below
+# needs the account now, so it is made here as cloud-init would make it.
+if ! in_target getent passwd "$ADMIN_USER" >/dev/null; then
+  groups=()
+  for group in "${ADMIN_GROUPS[@]}"; do
+    if in_target getent group "$group" >/dev/null; then groups+=("$group"); fi
+  done
+  group_list=$(IFS=,; printf '%s' "${groups[*]}")
+  in_target useradd --create-home --shell "$ADMIN_SHELL" --comment "$ADMIN_FULL_NAME" \
+    --password "$ADMIN_PASSWORD_HASH" ${group_list:+--groups "$group_list"} -- "$ADMIN_USER"
+  log_info "created the admin user $ADMIN_USER (${group_list:-no extra groups})"
+fi
+if ((${#SSH_KEYS[@]} > 0)); then
+  home=$(in_target getent passwd "$ADMIN_USER" | cut -d: -f6) || true
+  home=${home:-/home/$ADMIN_USER}
+  install -d -m 0700 "$TARGET$home/.ssh"
+  keys="$TARGET$home/.ssh/authorized_keys"
+  touch "$keys"
+  for key in "${SSH_KEYS[@]}"; do
+    grep -qxF -- "$key" "$keys" || printf '%s\n' "$key" >>"$keys"
+  done
+  chmod 0600 "$keys"
+  in_target chown -R "$ADMIN_USER:$ADMIN_USER" "$home/.ssh"
+  log_info "installed ${#SSH_KEYS[@]} SSH key(s) for $ADMIN_USER"
+fi
 
 for path in "${USER_PATHS[@]}"; do
   mkdir -p "$TARGET$path"

@@ -38,6 +38,7 @@ install_file() {
   fi
 }
 
+install_file '0644' '/etc/default/grub.d/60-fellowos-zfs-root.cfg'
 install_file '0644' '/etc/fellowos/firstboot.conf'
 install_file '0644' '/etc/fellowos/machine-info'
 install_file '0644' '/etc/fellowos/oom-watchdog.conf'
@@ -53,4 +54,4 @@ install_file '0755' '/opt/fellowos/bin/oom-watchdog'
 install_file '0755' '/opt/fellowos/services/service-template.sh'
 install_file '0644' '/opt/fellowos/share/fellowos-cuda.sh'
 install_file '0755' '/usr/local/bin/cuda-env-setup.sh'
-log_info "installed 15 payload files"
+log_info "installed 16 payload files"
