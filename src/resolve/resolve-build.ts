@@ -2,10 +2,11 @@
  * Model + validated config → one resolved build: every default filled in, every
  * cross-field rule checked. Pure: diagnostics are returned, never thrown.
  */
-import type { Diagnostic } from '../diagnostics/diagnostic.js';
+import { hasErrors, type Diagnostic } from '../diagnostics/diagnostic.js';
 import type { DatasetSpec, DeviceModel } from '../models/model.js';
 import type { Position } from '../parse/parse-yaml.js';
 import type { Config, ServiceConfig } from '../validate/config-schema.js';
+import { zfsSizeBytes } from '../validate/zfs-properties.js';
 
 const GiB = 1024 ** 3;
 
@@ -47,6 +48,8 @@ export function resolveBuild(
   const diagnostics: Diagnostic[] = [];
   const problem = (path: (string | number)[], code: string, message: string, hint: string) =>
     diagnostics.push({ severity: 'error', code, path, message, hint, ...locate(path) });
+  const warn = (path: (string | number)[], code: string, message: string, hint: string) =>
+    diagnostics.push({ severity: 'warning', code, path, message, hint, ...locate(path) });
 
   const swapGiB = config.storage.swap_gib ?? model.defaults.swapGiB;
   const rootQuotaGiB = config.storage.root_quota_gib ?? model.defaults.rootQuotaGiB;
@@ -72,6 +75,21 @@ export function resolveBuild(
   );
   config.storage.datasets.forEach((d, i) => {
     const at = ['storage', 'datasets', i];
+    const first = d.name.split('/')[0];
+    const pools = [model.pool.name, model.bootPool.name];
+    if (first !== undefined && pools.includes(first)) {
+      problem([...at, 'name'], 'dataset-names-pool', `dataset name '${d.name}' starts with the pool's name '${first}'`, `names are below ${model.pool.name}: write '${d.name.split('/').slice(1).join('/') || 'scratch'}'`);
+      return;
+    }
+    const rootContainer = model.datasets.find((x) => x.mountpoint === '/')?.name.split('/')[0];
+    if (rootContainer !== undefined && first === rootContainer) {
+      problem([...at, 'name'], 'reserved-dataset', `dataset '${d.name}' is inside ${rootContainer}, which holds the boot environments`, "put it elsewhere, e.g. 'ai/scratch'");
+      return;
+    }
+    if (model.pool.name.length + 1 + d.name.length > 255) {
+      problem([...at, 'name'], 'bad-dataset', `dataset name '${d.name.slice(0, 40)}...' is longer than ZFS allows (255 with the pool)`, 'use a shorter name');
+      return;
+    }
     const clashName = datasets.find((x) => x.name === d.name);
     if (clashName) {
       problem([...at, 'name'], 'duplicate-dataset', `dataset '${d.name}' already exists in the ${model.id} layout`, 'pick another name');
@@ -90,6 +108,12 @@ export function resolveBuild(
       problem([...at, 'quota_gib'], 'quota-too-large', `quota ${d.quota_gib} GiB is larger than the ${poolGiB} GiB rpool on the smallest ${model.id} disk`, `use at most ${poolGiB}`);
     }
     const properties: Record<string, string> = Object.fromEntries(Object.entries(d.properties).map(([k, v]) => [k, String(v)]));
+    for (const key of ['reservation', 'refreservation', 'refquota']) {
+      const bytes = properties[key] === undefined || properties[key] === 'none' ? 0 : zfsSizeBytes(properties[key]) ?? 0;
+      if (bytes > poolBytes) {
+        problem([...at, 'properties', key], 'quota-too-large', `${key} ${properties[key]} is larger than the ${poolGiB} GiB rpool on the smallest ${model.id} disk`, `use at most ${poolGiB}G`);
+      }
+    }
     if (d.quota_gib !== undefined) properties.quota = `${d.quota_gib}G`;
     // Parents must exist before children: add container datasets the name implies.
     const parts = d.name.split('/');
@@ -117,10 +141,23 @@ export function resolveBuild(
       if (ports.has(s.port)) problem([...at, 'port'], 'duplicate-port', `port ${s.port} is already used by services[${ports.get(s.port)}]`, 'give each service its own port');
       ports.set(s.port, i);
     }
-    return { ...s, user: s.user ?? config.admin.username };
+    const admin = config.admin.username;
+    const user = s.user ?? admin;
+    if (user === 'root') {
+      if (s.allow_root) {
+        warn([...at, 'user'], 'service-runs-as-root', `service '${s.name}' runs as root, with every privilege on the machine`, 'run it as the admin user unless it really needs root');
+      } else {
+        problem([...at, 'user'], 'root-service', `service '${s.name}' would run as root`, 'add allow_root: true to the service to say so, or leave user out to run it as the admin');
+      }
+    } else if (user !== admin) {
+      problem([...at, 'user'], 'unknown-service-user', `user '${user}' is not an account this config creates (it creates only the admin, '${admin}')`, `leave user out to run the service as ${admin}`);
+    } else if (s.allow_root) {
+      problem([...at, 'allow_root'], 'conflict', 'allow_root is only used with user: root', 'remove allow_root, or set user: root');
+    }
+    return { ...s, user };
   });
 
-  if (diagnostics.length) return { diagnostics };
+  if (hasErrors(diagnostics)) return { diagnostics };
   return {
     diagnostics,
     build: {

@@ -99,6 +99,10 @@ function toDiagnostics(issue: Issue, parsed: ParsedYaml): Diagnostic[] {
     }
     case 'invalid_value':
       if (path.length === 1 && path[0] === 'version') {
+        const got = valueAt(parsed.data, issue.path);
+        if (typeof got === 'string' && got.trim() === String(issue.values[0])) {
+          return [base({ code: 'bad-version', message: `version must be the number ${String(issue.values[0])}, not the text '${got}'`, hint: `write version: ${String(issue.values[0])} without quotes` })];
+        }
         return [base({ code: 'bad-version', message: `config version ${String(valueAt(parsed.data, issue.path))} is not supported; this build-iso reads version 1`, hint: 'set version: 1' })];
       }
       return [base({ code: 'bad-value', message: `${field} must be one of ${issue.values.map((v) => String(v)).join(', ')}`, hint: `got ${describe(valueAt(parsed.data, issue.path))}` })];
@@ -115,8 +119,15 @@ function toDiagnostics(issue: Issue, parsed: ParsedYaml): Diagnostic[] {
       return [base({ code: params.code ?? 'invalid', ...parsed.locate(path, { key: true }), message: inner?.message ?? `${field}: invalid key`, ...(params.hint ? { hint: params.hint } : {}) })];
     }
     case 'custom': {
-      const params = (issue.params ?? {}) as { code?: string; hint?: string };
-      return [base({ code: params.code ?? 'invalid', message: issue.message, ...(params.hint ? { hint: params.hint } : {}) })];
+      const params = (issue.params ?? {}) as { code?: string; hint?: string; at?: 'key' | 'value'; severity?: 'warning' };
+      return [
+        base({
+          code: params.code ?? 'invalid',
+          message: issue.message,
+          ...(params.at === 'key' ? parsed.locate(path, { key: true }) : {}),
+          ...(params.hint ? { hint: params.hint } : {}),
+        }),
+      ];
     }
     default:
       return [base({ code: 'invalid', message: `${field}: ${issue.message.toLowerCase()}` })];

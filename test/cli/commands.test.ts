@@ -27,6 +27,26 @@ describe('schema', () => {
     expect(Object.keys(s.properties)).toEqual(expect.arrayContaining(['admin', 'storage', 'network', 'services', 'oom', 'cuda', 'hardware']));
   });
 
+  it('every field of the schema has a description (editors show it; the docs read it)', () => {
+    const missing: string[] = [];
+    const seen: string[] = [];
+    const walk = (node: unknown, where: string): void => {
+      if (!node || typeof node !== 'object') return;
+      const n = node as { properties?: Record<string, { description?: string }>; items?: unknown; additionalProperties?: unknown; anyOf?: unknown[]; oneOf?: unknown[]; allOf?: unknown[] };
+      for (const [key, child] of Object.entries(n.properties ?? {})) {
+        seen.push(`${where}.${key}`);
+        if (!child.description || child.description.trim().length < 8) missing.push(`${where}.${key}`);
+        walk(child, `${where}.${key}`);
+      }
+      walk(n.items, `${where}[]`);
+      walk(n.additionalProperties, `${where}{}`);
+      for (const list of [n.anyOf, n.oneOf, n.allOf]) for (const x of list ?? []) walk(x, where);
+    };
+    walk(configJsonSchema(), '');
+    expect(seen.length).toBeGreaterThan(50);
+    expect(missing).toEqual([]);
+  });
+
   it('every example names the committed schema for editors and checks clean', async () => {
     for (const m of MODELS) {
       const file = join(REPO, 'examples', `${m.id}.yaml`);
