@@ -4,6 +4,7 @@ import { formatDiagnostic } from '../diagnostics/diagnostic.js';
 import { ConfigError, InterruptedError, MediaError, ToolError, UserError } from '../diagnostics/errors.js';
 import { toolVersion } from '../load/sources.js';
 import { registerConfigCommands } from './commands/config-commands.js';
+import { routeFleetArgv } from './commands/fleet.js';
 import { registerIsoCommands } from './commands/iso-commands.js';
 
 export function buildProgram(): Command {
@@ -50,7 +51,8 @@ export function reportError(e: unknown): number {
   return 70;
 }
 
-export async function main(argv: string[]): Promise<number> {
+export async function main(rawArgv: string[]): Promise<number> {
+  const argv = routeFleetArgv(rawArgv);
   try {
     await buildProgram().parseAsync(argv);
     return 0;

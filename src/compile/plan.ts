@@ -42,4 +42,12 @@ export interface BuildPlan {
   /** Set when a vendor autoinstall was merged. */
   vendorMerge?: VendorMergeReport;
   warnings: Diagnostic[];
+  /** More GRUB entries after ours (a fleet: one per machine), each with its own id and kernel args. */
+  extraEntries?: ExtraGrubEntry[];
+}
+
+export interface ExtraGrubEntry {
+  title: string;
+  id: string;
+  kernelArgs: string[];
 }

@@ -9,6 +9,11 @@ import { allEntries, grubEscapeArg, grubQuote, setCommands, type GrubCommand, ty
 export const FELLOWOS_ENTRY_ID = 'fellowos-install';
 export const DEFAULT_TIMEOUT_SECONDS = 3;
 
+/** Our entry, or one of the per-machine entries of a fleet medium (`fellowos-install-NAME`). */
+export function isOurEntryId(id: string | undefined): boolean {
+  return id === FELLOWOS_ENTRY_ID || (id?.startsWith(`${FELLOWOS_ENTRY_ID}-`) ?? false);
+}
+
 export interface FoundEntry {
   entry: GrubMenuNode;
   /** Titles of the submenus the entry sits in. */
@@ -36,7 +41,7 @@ function titleMatcher(pattern: string): (title: string) => boolean {
  * /casper/vmlinuz. Entries build-iso added are never chosen.
  */
 export function findInstallEntry(script: GrubScript, pattern?: string): FoundEntry | undefined {
-  const candidates = allEntries(script.menu).filter(({ entry }) => entry.id !== FELLOWOS_ENTRY_ID && entry.kernels.length > 0);
+  const candidates = allEntries(script.menu).filter(({ entry }) => !isOurEntryId(entry.id) && entry.kernels.length > 0);
   if (pattern !== undefined) {
     const matches = titleMatcher(pattern);
     return candidates.find(({ entry }) => matches(entry.title));
@@ -52,6 +57,8 @@ export interface InstallEntryEdit {
   /** Leave `autoinstall` off (and remove the vendor's) so the installer asks before it erases anything. */
   confirm: boolean;
   timeoutSeconds?: number;
+  /** `--id` of the entry (default FELLOWOS_ENTRY_ID). */
+  id?: string;
 }
 
 export interface GrubEditResult {
@@ -130,7 +137,7 @@ export function addInstallEntry(script: GrubScript, vendor: GrubMenuNode, edit: 
     return { start: k.start - vendor.bodyStart, end: k.end - vendor.bodyStart, text: line };
   });
   const body = applySplices(text.slice(vendor.bodyStart, vendor.bodyEnd), bodySplices).replace(/[ \t]+$/, '');
-  const entry = `menuentry ${grubQuote(edit.title)} --id ${FELLOWOS_ENTRY_ID} {${body.startsWith('\n') ? '' : '\n'}${body}${body.endsWith('\n') ? '' : '\n'}}\n`;
+  const entry = `menuentry ${grubQuote(edit.title)} --id ${edit.id ?? FELLOWOS_ENTRY_ID} {${body.startsWith('\n') ? '' : '\n'}${body}${body.endsWith('\n') ? '' : '\n'}}\n`;
 
   const splices: Splice[] = [];
   const defaults = setCommands(script.topLevel, 'default');

@@ -4,7 +4,7 @@
  * md5sum.txt. Pure: base texts + build plan in, a list of files out.
  */
 import { MEDIUM_FOLDER, type BuildPlan } from '../compile/plan.js';
-import { addInstallEntry, findInstallEntry, type FoundEntry } from './grub-menu.js';
+import { addInstallEntry, findInstallEntry, type FoundEntry, type GrubEditResult, type InstallEntryEdit } from './grub-menu.js';
 import { allEntries, parseGrubScript, type GrubScript } from './grub-script.js';
 import { md5Hex, updateMd5sums } from './md5sums.js';
 
@@ -61,7 +61,7 @@ export function planMediumEdits(base: BaseTexts, plan: BuildPlan, opts: { confir
   const grub = parseGrubScript(base.grubCfg);
   const vendor = sameEntry(grub, base.installEntry.title, base.installEntry.submenu);
   if (!vendor) throw new Error(`install entry '${base.installEntry.title}' vanished from grub.cfg`);
-  const grubEdit = addInstallEntry(grub, vendor.entry, edit);
+  const grubEdit = addEntries(grub, (s) => sameEntry(s, base.installEntry.title, base.installEntry.submenu), edit, plan, opts.confirm);
   files.push({ isoPath: GRUB_CFG_PATH, content: Buffer.from(grubEdit.text), mode: 0o444 });
 
   let loopbackKernelLines: string[] = [];
@@ -69,7 +69,7 @@ export function planMediumEdits(base: BaseTexts, plan: BuildPlan, opts: { confir
     const loop = parseGrubScript(base.loopbackCfg);
     const match = sameEntry(loop, base.installEntry.title, base.installEntry.submenu) ?? findInstallEntry(loop, escapeRegExp(base.installEntry.title)) ?? findInstallEntry(loop);
     if (match && loop.menu.length) {
-      const loopEdit = addInstallEntry(loop, match.entry, edit);
+      const loopEdit = addEntries(loop, (s) => sameEntry(s, match.entry.title, match.path), edit, plan, opts.confirm);
       files.push({ isoPath: LOOPBACK_CFG_PATH, content: Buffer.from(loopEdit.text), mode: 0o444 });
       loopbackKernelLines = loopEdit.kernelLines;
     } else {
@@ -82,6 +82,23 @@ export function planMediumEdits(base: BaseTexts, plan: BuildPlan, opts: { confir
     files.push({ isoPath: MD5SUM_PATH, content: Buffer.from(updateMd5sums(base.md5sums, changes)), mode: 0o444 });
   }
   return { files, executables, grubKernelLines: grubEdit.kernelLines, loopbackKernelLines, warnings };
+}
+
+/**
+ * Our entry first, then the plan's extra entries (a fleet's per-machine entries) in
+ * order, each built from the vendor entry `find` picks. Extras go in last-first, each
+ * before the first entry, so that our main entry ends up first and the default.
+ */
+function addEntries(script: GrubScript, find: (s: GrubScript) => FoundEntry | undefined, edit: InstallEntryEdit, plan: BuildPlan, confirm: boolean): GrubEditResult {
+  let current = script;
+  for (const x of [...(plan.extraEntries ?? [])].reverse()) {
+    const vendor = find(current);
+    if (!vendor) throw new Error('the install entry vanished while adding entries');
+    current = parseGrubScript(addInstallEntry(current, vendor.entry, { title: x.title, args: x.kernelArgs, confirm, id: x.id }).text);
+  }
+  const vendor = find(current);
+  if (!vendor) throw new Error('the install entry vanished while adding entries');
+  return addInstallEntry(current, vendor.entry, edit);
 }
 
 function escapeRegExp(s: string): string {

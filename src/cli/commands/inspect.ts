@@ -1,6 +1,8 @@
 /** `build-iso inspect BASE.iso`: what a base image is and whether build-iso can use it. */
 import type { Command } from 'commander';
 import { requireModel } from '../../load/compile-config.js';
+import { fleetOf } from '../../fleet/fleet-medium.js';
+import { describeFleet } from '../../fleet/fleet-plan.js';
 import { inspectIso, type InspectReport } from '../../repack/inspect.js';
 
 export function formatInspectReport(r: InspectReport): string {
@@ -51,6 +53,12 @@ export function register(program: Command): void {
     .option('--json', 'print the report as JSON', false)
     .action(async (iso: string, o: { model?: string; json: boolean }) => {
       const report = await inspectIso(iso, o.model ? { model: requireModel(o.model) } : {});
-      process.stdout.write(o.json ? `${JSON.stringify(report, null, 2)}\n` : formatInspectReport(report));
+      const fleet = await fleetOf(iso);
+      if (o.json) {
+        process.stdout.write(`${JSON.stringify(fleet ? { ...report, fleet } : report, null, 2)}\n`);
+        return;
+      }
+      process.stdout.write(formatInspectReport(report));
+      if (fleet) process.stdout.write(`fleet: ${fleet.machines.length} machine(s) for ${fleet.model}\n${describeFleet(fleet).map((l) => `  ${l}\n`).join('')}`);
     });
 }

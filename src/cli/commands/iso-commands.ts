@@ -1,11 +1,13 @@
 /** The commands that read or write ISO images: build (the default), inspect, verify. */
 import type { Command } from 'commander';
 import { register as registerBuild } from './build.js';
+import { register as registerFleet } from './fleet.js';
 import { register as registerInspect } from './inspect.js';
 import { register as registerVerify } from './verify.js';
 
 export function registerIsoCommands(program: Command): void {
   registerBuild(program);
+  registerFleet(program);
   registerInspect(program);
   registerVerify(program);
 }

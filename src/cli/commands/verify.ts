@@ -1,6 +1,7 @@
 /** `build-iso verify OUT.iso`: prove a built image is sound; non-zero exit with the reason when not. */
 import type { Command } from 'commander';
 import { MediaError } from '../../diagnostics/errors.js';
+import { fleetChecks } from '../../fleet/fleet-medium.js';
 import { verifyIso, type VerifyReport } from '../../repack/verify.js';
 
 const MARK = { pass: 'ok  ', fail: 'FAIL', note: 'note' } as const;
@@ -21,6 +22,10 @@ export function register(program: Command): void {
     .option('--json', 'print the report as JSON', false)
     .action(async (iso: string, o: { base?: string; confirm?: boolean; json: boolean }) => {
       const report = await verifyIso(iso, { ...(o.base ? { base: o.base } : {}), ...(o.confirm ? { confirm: true } : {}) });
+      // A fleet medium: every machine's config, scripts, GRUB entry and place in the selector.
+      const fleet = await fleetChecks(iso);
+      report.checks.push(...fleet.checks);
+      report.ok &&= fleet.checks.every((c) => c.status !== 'fail');
       process.stdout.write(o.json ? `${JSON.stringify(report, null, 2)}\n` : formatVerifyReport(report));
       if (!report.ok) {
         const first = report.checks.find((c) => c.status === 'fail')!;
