@@ -3,14 +3,15 @@
  * BuildPlan (every file for the medium folder) or diagnostics. No filesystem,
  * no processes, no clock.
  */
-import type { Diagnostic } from '../diagnostics/diagnostic.js';
+import { hasErrors, type Diagnostic } from '../diagnostics/diagnostic.js';
 import type { DeviceModel } from '../models/model.js';
 import { resolveBuild, type ResolvedBuild } from '../resolve/resolve-build.js';
 import { validateConfigText } from '../validate/validate-config.js';
 import { autoinstallDocument, EARLY_SCRIPTS, LATE_SCRIPTS } from './autoinstall.js';
 import { manifestFile, sha256 } from './manifest.js';
 import { mergeVendorAutoinstall } from './merge-vendor.js';
-import { payloadFiles, rootDatasetName, unitsToEnable, type StaticPayload } from './payload.js';
+import { ownedNames, PathCollision, payloadFiles, RUNTIME_FILES, rootDatasetName, unitsToEnable, type StaticPayload } from './payload.js';
+import { isBaseSystemUnit } from '../models/base-system.js';
 import { AUTOINSTALL_PATH_ARG, LIVE_MEDIUM_MOUNT, MEDIUM_FOLDER, type BuildPlan, type OutputFile, type VendorMergeReport } from './plan.js';
 import { checkStorage } from './storage-check.js';
 import { storageActions } from './storage-layout.js';
@@ -44,6 +45,10 @@ export function compile(input: CompileInput): CompileResult {
   if (!checked.config) return { diagnostics: checked.diagnostics };
   const { build, diagnostics } = resolveBuild(input.model, checked.config, checked.parsed.locate);
   if (!build) return { diagnostics: [...checked.diagnostics, ...diagnostics] };
+  const warnings = [...checked.diagnostics, ...diagnostics];
+
+  const nameProblems = reservedServiceNames(build, input, checked.parsed.locate);
+  if (hasErrors(nameProblems)) return { diagnostics: [...warnings, ...nameProblems] };
 
   const layoutProblems = checkStorage(storageActions(build), input.model.disk.minBytes);
   if (layoutProblems.length) {
@@ -52,7 +57,40 @@ export function compile(input: CompileInput): CompileResult {
       diagnostics: layoutProblems.map((p) => ({ severity: 'error', code: p.code, path: ['storage'], message: p.message, hint: 'change the storage section', ...at })),
     };
   }
-  return { plan: render(build, input), diagnostics: checked.diagnostics };
+  let plan: BuildPlan;
+  try {
+    plan = render(build, input);
+  } catch (e) {
+    const service = e instanceof PathCollision ? e.owners.map((o) => /^services\[(\d+)\]$/.exec(o)).find(Boolean) : undefined;
+    if (!service) throw e;
+    const at = ['services', Number(service[1]), 'name'];
+    return { diagnostics: [...warnings, { severity: 'error', code: 'reserved-name', path: at, message: `service name '${build.services[Number(service[1])]?.name}' puts a file at ${(e as PathCollision).path}, where build-iso has one`, hint: 'pick another service name', ...checked.parsed.locate(at) }] };
+  }
+  plan.warnings.unshift(...warnings.filter((d) => d.severity === 'warning'));
+  return { plan, diagnostics: warnings };
+}
+
+/** A service may not be named after a file build-iso generates, nor after a unit the base system has. */
+function reservedServiceNames(build: ResolvedBuild, input: CompileInput, locate: (path: (string | number)[]) => { line: number; col: number }): Diagnostic[] {
+  if (build.services.length === 0) return [];
+  const ours = payloadFiles({ ...build, services: [] }, new TemplateRenderer(input.templates), input.staticPayload, { toolVersion: input.toolVersion, configSha256: '' });
+  const owned = ownedNames([...ours.map((f) => f.targetPath), ...[...input.staticPayload.keys()].map((p) => `/${p}`), ...EARLY_SCRIPTS, ...LATE_SCRIPTS, ...RUNTIME_FILES]);
+  const out: Diagnostic[] = [];
+  build.services.forEach((s, i) => {
+    const at = ['services', i, 'name'];
+    if (owned.has(s.name)) out.push({ severity: 'error', code: 'reserved-name', path: at, message: `service name '${s.name}' is one build-iso uses for its own files and units`, hint: `pick another name; taken: ${[...owned].sort().join(', ')}`, ...locate(at) });
+    else if (isBaseSystemUnit(s.name)) out.push({ severity: 'error', code: 'reserved-name', path: at, message: `service name '${s.name}' is a unit of the base system (${s.name}.service)`, hint: `pick a name of its own, e.g. ${s.name}-app`, ...locate(at) });
+  });
+  return out;
+}
+
+/** No two files of a plan may share a path: a later one would silently replace an earlier one. */
+function assertUniquePaths(files: readonly OutputFile[]): void {
+  const seen = new Set<string>();
+  for (const f of files) {
+    if (seen.has(f.path)) throw new PathCollision(f.path, ['build-iso', 'build-iso']);
+    seen.add(f.path);
+  }
 }
 
 function render(build: ResolvedBuild, input: CompileInput): BuildPlan {
@@ -118,6 +156,7 @@ function render(build: ResolvedBuild, input: CompileInput): BuildPlan {
     content: Buffer.from(emitYaml11(document, [`${c.hostname} (${build.model.id}); config sha256 ${configSha256}`])),
   });
   files.push(manifestFile(files, { toolVersion: input.toolVersion, configSha256, model: build.model.id, hostname: c.hostname, confirm: input.confirm ?? false }));
+  assertUniquePaths(files);
   files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 
   const diskTB = Math.round(build.model.disk.maxBytes / 1000 ** 4);

@@ -44,6 +44,38 @@ export interface ServiceView {
   script: string;
 }
 
+const STATIC_DEFAULT = 'static default';
+
+/** Two generated files (or a file and one a program writes) at one path. Owners are 'build-iso', 'static default' or 'services[N]'. */
+export class PathCollision extends Error {
+  constructor(readonly path: string, readonly owners: readonly string[]) {
+    super(`two generated files share the path ${path} (${owners.join(' and ')})`);
+    this.name = 'PathCollision';
+  }
+}
+
+/** Files installed programs write at run time (oom-watchdog's default OOM_WATCHDOG_LOG). */
+export const RUNTIME_FILES: readonly string[] = [`${TARGET_PATHS.logDir}/oom-watchdog.log`];
+
+/** What service-template.sh writes for a service: its PID, start time and log. */
+export function serviceRuntimeFiles(name: string): string[] {
+  return [`${TARGET_PATHS.runDir}/${name}.pid`, `${TARGET_PATHS.runDir}/${name}.start`, `${TARGET_PATHS.logDir}/${name}.log`];
+}
+
+/**
+ * Names build-iso owns, from the files it generates: a service may not take one
+ * (its script, unit, PID or log file would sit next to ours under the same name).
+ */
+export function ownedNames(paths: Iterable<string>): Set<string> {
+  const names = new Set<string>();
+  for (const path of paths) {
+    let name = path.slice(path.lastIndexOf('/') + 1);
+    name = name.replace(/(\.(service|sh|conf|cfg|log|txt|done|pid|start))+$/, '').replace(/^\d+-/, '').replace(/^fellowos-/, '');
+    if (name) names.add(name);
+  }
+  return names;
+}
+
 export function servicePaths(name: string): Pick<ServiceView, 'serviceLib' | 'script'> {
   return { serviceLib: TARGET_PATHS.serviceLib, script: `${TARGET_PATHS.servicesDir}/${name}.sh` };
 }
@@ -51,12 +83,21 @@ export function servicePaths(name: string): Pick<ServiceView, 'serviceLib' | 'sc
 export function payloadFiles(build: ResolvedBuild, renderer: TemplateRenderer, staticPayload: StaticPayload, meta: { toolVersion: string; configSha256: string }): PayloadFile[] {
   const c = build.config;
   const files: PayloadFile[] = [];
-  // A rendered file replaces a static default at the same path.
-  const add = (targetPath: string, content: string | Buffer, mode = modeFor(targetPath)) => {
+  // A rendered file replaces a static default at the same path; any other second file at a path is a collision.
+  const owners = new Map<string, string>();
+  const claim = (targetPath: string, owner: string) => {
+    const first = owners.get(targetPath);
+    if (first !== undefined && !(first === STATIC_DEFAULT && owner === 'build-iso')) throw new PathCollision(targetPath, [first, owner]);
+    owners.set(targetPath, owner);
+  };
+  const add = (targetPath: string, content: string | Buffer, owner = 'build-iso', mode = modeFor(targetPath)) => {
+    claim(targetPath, owner);
     const i = files.findIndex((f) => f.targetPath === targetPath);
     if (i >= 0) files.splice(i, 1);
     files.push({ targetPath, mode, content: Buffer.isBuffer(content) ? content : Buffer.from(content) });
   };
+  // Files the installed programs write at run time are taken too.
+  for (const path of RUNTIME_FILES) claim(path, 'build-iso');
   const generated = GENERATED_MARK;
 
   const skip = new Set<string>();
@@ -64,7 +105,7 @@ export function payloadFiles(build: ResolvedBuild, renderer: TemplateRenderer, s
   if (!c.oom.watchdog.enabled) skip.add(`${TARGET_PATHS.unitDir}/${UNIT_NAMES.oomWatchdog}`);
   for (const [path, content] of staticPayload) {
     const targetPath = `/${path}`;
-    if (!skip.has(targetPath)) add(targetPath, content);
+    if (!skip.has(targetPath)) add(targetPath, content, STATIC_DEFAULT);
   }
   // `cuda-env-setup.sh install` (re)installs the profile script from this pristine copy.
   const profile = staticPayload.get(TARGET_PATHS.profileScript.slice(1));
@@ -99,7 +140,7 @@ export function payloadFiles(build: ResolvedBuild, renderer: TemplateRenderer, s
     configSha256: meta.configSha256,
   }));
 
-  for (const s of build.services) {
+  for (const [i, s] of build.services.entries()) {
     const view: ServiceView = {
       name: s.name,
       description: s.description,
@@ -111,8 +152,10 @@ export function payloadFiles(build: ResolvedBuild, renderer: TemplateRenderer, s
       stopTimeoutSeconds: s.stop_timeout_seconds,
       ...servicePaths(s.name),
     };
-    add(view.script, renderer.render('payload/service.sh.hbs', view));
-    add(`${TARGET_PATHS.unitDir}/${UNIT_NAMES.service(s.name)}`, renderer.render('payload/service.unit.hbs', view));
+    const owner = `services[${i}]`;
+    add(view.script, renderer.render('payload/service.sh.hbs', view), owner);
+    add(`${TARGET_PATHS.unitDir}/${UNIT_NAMES.service(s.name)}`, renderer.render('payload/service.unit.hbs', view), owner);
+    for (const path of serviceRuntimeFiles(s.name)) claim(path, owner);
   }
   return files.sort((a, b) => (a.targetPath < b.targetPath ? -1 : a.targetPath > b.targetPath ? 1 : 0));
 }

@@ -26,6 +26,7 @@ export function registerConfigCommands(program: Command): void {
     .action(async (o: { model: string; config: string; outDir: string; force: boolean; confirm: boolean }) => {
       const plan = await compileForBuild({ configPath: o.config, modelId: o.model, vendorPolicy: 'ignore', confirm: o.confirm });
       writePlanDir(plan.files, o.outDir, { force: o.force });
+      for (const w of plan.warnings) process.stderr.write(`${formatDiagnostic(o.config, w)}\n`);
       process.stdout.write(`wrote ${plan.files.length} files to ${o.outDir}\n`);
     });
 
