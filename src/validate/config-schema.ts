@@ -149,8 +149,8 @@ const OneLine = (max: number) =>
     .string()
     .max(max)
     .superRefine((v, ctx) => {
-      if (/[\u0000-\u001f\u007f]/.test(v)) {
-        ctx.addIssue({ code: 'custom', message: 'text must be one line with no control characters', params: { code: 'bad-text', hint: 'remove line breaks and tabs' } });
+      if (/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/.test(v)) {
+        ctx.addIssue({ code: 'custom', message: 'text must be one line with no control characters', params: { code: 'bad-text', hint: 'remove line breaks, tabs, escape sequences and direction marks' } });
       }
     });
 
