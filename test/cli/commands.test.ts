@@ -1,6 +1,7 @@
 /** The config-side commands: schema (and its committed copy), models, check, hash-password. */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sha512Crypt } from '../../src/crypt/sha512-crypt.js';
@@ -104,5 +105,55 @@ describe.skipIf(!built)('the installed command (built CLI; npm test builds first
     const r = spawnSync('node', [BIN, 'check', '--config', '/nonexistent.yaml'], { encoding: 'utf8' });
     expect(r.status).toBe(1);
     expect(r.stderr).toBe('build-iso: error: /nonexistent.yaml: no such file\n  hint: check the --config path\n');
+  });
+});
+
+describe('check without --model', () => {
+  const HASH = '"$6$fellowosexample1$PhCpRgUvV4Sgg74eyu1SamVDz0xVM.6eAee1QWoHanioujzx7k0boRKM97RfW9hdisKKKgp/bDO3YNh.AXIu3."';
+  const dir = mkdtempSync(join(tmpdir(), 'check-models-'));
+  const write = (name: string, ...extra: string[]) => {
+    const file = join(dir, `${name}.yaml`);
+    writeFileSync(file, ['version: 1', 'hostname: spark-01', 'admin:', '  username: fellow', `  password_hash: ${HASH}`, ...extra, ''].join('\n'));
+    return file;
+  };
+
+  it('says which models accept it and which refuse it', async () => {
+    const file = write('quota-900', 'storage:', '  root_quota_gib: 900');
+    const r = await runCli(['check', '--config', file]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(`${file}: ok for spark-2tb, spark-4tb; refused by spark-1tb (check with --model to see why)\n`);
+  });
+
+  it('a config only the 4 TB model takes', async () => {
+    const file = write('quota-1900', 'storage:', '  datasets:', '    - name: big', '      mountpoint: /srv/big', '      quota_gib: 1900');
+    const r = await runCli(['check', '--config', file]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/: ok for spark-4tb; refused by spark-1tb, spark-2tb/);
+  });
+
+  it('never says ok to a config every model refuses: exit 1 with the reasons, each once', async () => {
+    const file = write('quota-5000', 'storage:', '  root_quota_gib: 5000');
+    const r = await runCli(['check', '--config', file]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    const lines = r.stderr.split('\n').filter((l) => l.includes('error[quota-too-large]'));
+    expect(lines).toHaveLength(3); // the message differs per model (its pool size), so each names its model
+    for (const l of lines) expect(l).toMatch(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:7:19: error\\[quota-too-large\\]`));
+    expect(r.stderr).toMatch(/nothing was written/);
+  });
+
+  it('a problem every model shares is said once', async () => {
+    const file = write('bad-host', 'timezone: "Mars/Olympus Mons"');
+    const r = await runCli(['check', '--config', file]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.split('\n').filter((l) => l.includes('error[bad-timezone]'))).toHaveLength(1);
+  });
+
+  it('with --model it checks that model alone', async () => {
+    const file = write('quota-900b', 'storage:', '  root_quota_gib: 900');
+    expect((await runCli(['check', '--model', 'spark-1tb', '--config', file])).code).toBe(1);
+    const ok = await runCli(['check', '--model', 'spark-2tb', '--config', file]);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toBe(`${file}: ok for spark-2tb\n`);
   });
 });

@@ -1,6 +1,6 @@
 /** render, check, schema, models, hash-password: everything that needs no base image. */
 import type { Command } from 'commander';
-import { formatDiagnostic, hasErrors } from '../../diagnostics/diagnostic.js';
+import { formatDiagnostic, hasErrors, printable, type Diagnostic } from '../../diagnostics/diagnostic.js';
 import { ConfigError } from '../../diagnostics/errors.js';
 import { compile } from '../../compile/compile.js';
 import { sha512Crypt, randomSalt } from '../../crypt/sha512-crypt.js';
@@ -10,7 +10,6 @@ import { loadStaticPayload, loadTemplates, toolVersion } from '../../load/source
 import { MODELS } from '../../models/catalog.js';
 import type { DeviceModel } from '../../models/model.js';
 import { configJsonSchema } from '../../validate/config-schema.js';
-import { validateConfigText } from '../../validate/validate-config.js';
 import { writePlanDir } from '../../write/write-plan-dir.js';
 import { readPassword } from '../read-secret.js';
 
@@ -32,17 +31,19 @@ export function registerConfigCommands(program: Command): void {
 
   program
     .command('check')
-    .description('validate a device config and exit; with --model also check it against that model')
+    .description('validate a device config and exit: against --model, or against every model, saying which accept it')
     .requiredOption('--config <file>', 'device config YAML')
-    .option('--model <model>', 'device model to check the config against')
+    .option('--model <model>', 'device model to check the config against (default: every model)')
     .action((o: { config: string; model?: string }) => {
       const text = readConfigFile(o.config);
-      const diagnostics = o.model
-        ? compile({ configText: text, model: requireModel(o.model), templates: loadTemplates(), staticPayload: loadStaticPayload(), toolVersion: toolVersion() }).diagnostics
-        : validateConfigText(text).diagnostics;
-      if (hasErrors(diagnostics)) throw new ConfigError(o.config, diagnostics);
-      for (const d of diagnostics) process.stderr.write(`${formatDiagnostic(o.config, d)}\n`);
-      process.stdout.write(`${o.config}: ok\n`);
+      const models = o.model ? [requireModel(o.model)] : MODELS;
+      const verdict = checkAgainstModels(text, models);
+      if (verdict.accepted.length === 0) throw new ConfigError(o.config, verdict.diagnostics);
+      for (const d of verdict.diagnostics) process.stderr.write(`${formatDiagnostic(o.config, d)}\n`);
+      const refused = models.filter((m) => !verdict.accepted.includes(m.id)).map((m) => m.id);
+      const file = printable(o.config);
+      if (o.model) process.stdout.write(`${file}: ok for ${o.model}\n`);
+      else process.stdout.write(`${file}: ok for ${verdict.accepted.join(', ')}${refused.length ? `; refused by ${refused.join(', ')} (check with --model to see why)` : ''}\n`);
     });
 
   program
@@ -67,6 +68,31 @@ export function registerConfigCommands(program: Command): void {
       const password = await readPassword();
       process.stdout.write(`${sha512Crypt(password, randomSalt())}\n`);
     });
+}
+
+/**
+ * Compile a config against each model. Diagnostics are those of the models that
+ * refuse it when none accepts it (each said once, naming the models when not all
+ * share it), else the warnings of the models that accept it.
+ */
+export function checkAgainstModels(text: string, models: readonly DeviceModel[]): { accepted: string[]; diagnostics: Diagnostic[] } {
+  const templates = loadTemplates();
+  const staticPayload = loadStaticPayload();
+  const results = models.map((model) => ({ model, diagnostics: compile({ configText: text, model, templates, staticPayload, toolVersion: toolVersion() }).diagnostics }));
+  const accepted = results.filter((r) => !hasErrors(r.diagnostics));
+  const pick = accepted.length ? accepted : results;
+  const merged = new Map<string, { d: Diagnostic; models: string[] }>();
+  for (const r of pick) {
+    for (const d of r.diagnostics) {
+      const key = `${d.line}:${d.col}:${d.severity}:${d.code}:${d.message}`;
+      const entry = merged.get(key) ?? { d, models: [] };
+      entry.models.push(r.model.id);
+      merged.set(key, entry);
+    }
+  }
+  const diagnostics = [...merged.values()].map(({ d, models: ids }) => (pick.length > 1 && ids.length < pick.length ? { ...d, message: `${d.message} (${ids.join(', ')})` } : d));
+  diagnostics.sort((a, b) => a.line - b.line || a.col - b.col);
+  return { accepted: accepted.map((r) => r.model.id), diagnostics };
 }
 
 const GiB = 1024 ** 3;
