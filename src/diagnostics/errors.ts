@@ -1,10 +1,22 @@
 import type { Diagnostic } from './diagnostic.js';
 
-/** A user mistake: bad flags, bad input file. Exit status 1, no stack trace. */
+/**
+ * A user mistake or a problem of the user's machine: bad input file, no space,
+ * read-only folder. Exit status 1, no stack trace. `debug` (e.g. the exact tool
+ * command and its last output lines) is shown only under --debug / FELLOWOS_DEBUG=1.
+ */
 export class UserError extends Error {
-  constructor(message: string, readonly hint?: string) {
+  constructor(message: string, readonly hint?: string, readonly debug?: string) {
     super(message);
     this.name = 'UserError';
+  }
+}
+
+/** The command line itself is wrong: unknown command or option, missing argument. Exit status 2. */
+export class UsageError extends Error {
+  constructor(message: string, readonly hint?: string) {
+    super(message);
+    this.name = 'UsageError';
   }
 }
 
@@ -16,7 +28,7 @@ export class ConfigError extends Error {
   }
 }
 
-/** An external tool failed: the exact command is part of the message. Exit status 2. */
+/** An external tool failed: the exact command is part of the message. Exit status 3. */
 export class ToolError extends Error {
   constructor(
     message: string,
@@ -42,5 +54,17 @@ export class InterruptedError extends Error {
   constructor() {
     super('interrupted');
     this.name = 'InterruptedError';
+  }
+}
+
+/**
+ * A failure whose details the command has already printed (e.g. verify's report,
+ * as text or as the --json document): the error boundary adds only this one line
+ * on stderr and the exit status.
+ */
+export class ReportedFailure extends Error {
+  constructor(message: string, readonly exitCode: number) {
+    super(message);
+    this.name = 'ReportedFailure';
   }
 }

@@ -17,6 +17,22 @@ export interface PrimaryVolume {
   logicalBlockSize: number;
   /** blocks × logical block size: how long the image says it is. */
   bytes: number;
+  /** The volume's modification date (else its creation date) in seconds since 1970, when it carries one. */
+  dateEpoch?: number;
+}
+
+/**
+ * An ECMA-119 §8.4.26.1 date: 16 digits YYYYMMDDhhmmsscc and a signed offset
+ * from GMT in 15-minute steps. Undefined for the "not specified" all-zero form.
+ */
+export function parseVolumeDate(field: Buffer): number | undefined {
+  const digits = field.toString('latin1', 0, 16);
+  if (!/^\d{16}$/.test(digits) || /^0+$/.test(digits)) return undefined;
+  const n = (a: number, b: number) => Number(digits.slice(a, b));
+  const utc = Date.UTC(n(0, 4), n(4, 6) - 1, n(6, 8), n(8, 10), n(10, 12), n(12, 14));
+  if (Number.isNaN(utc)) return undefined;
+  const offsetMinutes = field.readInt8(16) * 15;
+  return Math.floor(utc / 1000) - offsetMinutes * 60;
 }
 
 /**
@@ -33,7 +49,9 @@ export function findPrimaryVolume(head: Buffer): PrimaryVolume | undefined {
     if (type !== 1) continue;
     const blocks = d.readUInt32LE(80);
     const logicalBlockSize = d.readUInt16LE(128);
+    const dateEpoch = parseVolumeDate(d.subarray(830, 847)) ?? parseVolumeDate(d.subarray(813, 830));
     return {
+      ...(dateEpoch === undefined ? {} : { dateEpoch }),
       volumeId: d.toString('latin1', 40, 72).replace(/[ \0]+$/, ''),
       blocks,
       logicalBlockSize,

@@ -6,15 +6,17 @@
  * is removed on failure and on interruption. OUT's SHA-256 is computed while
  * xorriso writes it and stored in OUT.sha256.
  */
-import { mkdir, mkdtemp, rename, rm, stat, statfs, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, link, lstat, mkdir, mkdtemp, open, rename, rm, stat, statfs, unlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { MEDIUM_FOLDER, type BuildPlan } from '../compile/plan.js';
 import { InterruptedError, MediaError, UserError } from '../diagnostics/errors.js';
+import { osError, toolOsError } from '../tools/os-errors.js';
 import { runChecked } from '../tools/run.js';
 import { followHash } from './follow-hash.js';
 import type { BaseMedium } from './inspect.js';
-import { withIsoImage } from './iso-image.js';
+import { checkIsoFile, withIsoImage } from './iso-image.js';
 import { planMediumEdits, type MediumEdits } from './medium-edits.js';
 import { repackArgs, type IsoMapping } from './xorriso-args.js';
 import { parseXorrisoProgress } from './xorriso-report.js';
@@ -37,6 +39,8 @@ export interface RepackOptions {
   force: boolean;
   onProgress?: (p: RepackProgress) => void;
   signal?: AbortSignal;
+  /** Seconds since 1970 for every timestamp in the image; default: buildEpoch(process.env, the base's volume date). */
+  epoch?: number;
 }
 
 export interface RepackResult {
@@ -49,6 +53,8 @@ export interface RepackResult {
   /** Medium paths written or replaced. */
   changed: string[];
   warnings: string[];
+  /** The time the image's timestamps are pinned to. */
+  epoch: number;
 }
 
 /** `.NAME.tmp-PID` beside OUT: same file system, so the final rename is atomic. */
@@ -75,32 +81,132 @@ export async function checkOutput(basePath: string, outPath: string, force: bool
     if (!out.isFile()) throw new UserError(`${outPath} is not a regular file`, 'build-iso writes an image file; write it to a USB stick afterwards');
     if (!force) throw new UserError(`${outPath} already exists`, 'pass --force to overwrite it');
   }
+  const sumPath = `${outPath}.sha256`;
+  const sum = await lstat(sumPath).catch(() => undefined);
+  if (sum) {
+    if (sum.isDirectory()) throw new UserError(`${sumPath} is a directory; the image's checksum file goes there`, 'remove or rename that directory, or choose another -o path');
+    if (!sum.isFile()) throw new UserError(`${sumPath} is not a regular file; the image's checksum file goes there`, 'remove it or choose another -o path');
+    if (!force) throw new UserError(`${sumPath} already exists`, 'remove it (it belongs to an earlier image), or pass --force to overwrite it');
+  }
   const dir = dirname(outPath);
   const fs = await statfs(dir).catch(() => undefined);
   if (!fs) throw new UserError(`cannot write to ${dir}: no such directory`, 'create the directory or choose another -o path');
+  await access(dir, constants.W_OK).catch((e: unknown) => {
+    throw osError(e, `cannot write to ${dir}`) ?? e;
+  });
   const free = fs.bavail * fs.bsize;
   if (free < neededBytes) {
     throw new UserError(`not enough free space in ${dir}: the image needs about ${human(neededBytes)}, ${human(free)} is free`, 'free some space or write elsewhere');
   }
 }
 
-async function stage(dir: string, edits: MediumEdits): Promise<IsoMapping[]> {
+/** Writes the files to map into `dir`, every file and directory dated `epoch` (xorriso takes their mtimes). */
+async function stage(dir: string, edits: MediumEdits, epoch: number): Promise<IsoMapping[]> {
   const maps: IsoMapping[] = [];
   const folder = `/${MEDIUM_FOLDER}/`;
+  const dated = new Set<string>();
   for (const f of edits.files) {
     const inFolder = f.isoPath.startsWith(folder);
     const local = inFolder ? join(dir, f.isoPath) : join(dir, 'replaced', f.isoPath);
     await mkdir(dirname(local), { recursive: true });
     await writeFile(local, f.content, { mode: 0o644 });
+    dated.add(local);
+    for (let d = dirname(local); d.startsWith(dir) && d !== dir; d = dirname(d)) dated.add(d);
     if (!inFolder) maps.push({ local, iso: f.isoPath });
   }
+  // Deepest first, so dating a file does not change its directory's date afterwards.
+  for (const p of [...dated].sort((a, b) => b.length - a.length)) await utimes(p, epoch, epoch);
   if (edits.files.some((f) => f.isoPath.startsWith(folder))) maps.unshift({ local: join(dir, MEDIUM_FOLDER), iso: `/${MEDIUM_FOLDER}` });
   return maps;
+}
+
+/** The time every clock-derived field of the image is pinned to: SOURCE_DATE_EPOCH, else the base volume's own date. */
+export function buildEpoch(env: NodeJS.ProcessEnv, baseVolumeEpoch: number | undefined): number {
+  const raw = env.SOURCE_DATE_EPOCH;
+  if (raw !== undefined && raw !== '') {
+    if (!/^\d{1,12}$/.test(raw)) throw new UserError(`SOURCE_DATE_EPOCH '${raw}' is not a number of seconds since 1970`, 'set it to e.g. $(git log -1 --format=%ct), or unset it');
+    return Number(raw);
+  }
+  return baseVolumeEpoch ?? 0;
+}
+
+const exists = (p: string) => lstat(p).then(() => true, () => false);
+
+/** Hard links are the no-replace primitive; these codes mean the file system has none (FAT, some network file systems). */
+const NO_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EMLINK', 'ENOSYS']);
+
+/** Puts `from` at `to` only if nothing is there: EEXIST otherwise, even against a concurrent writer. */
+async function placeNoReplace(from: string, to: string): Promise<void> {
+  try {
+    await link(from, to);
+    await unlink(from);
+  } catch (e) {
+    if (!NO_LINKS.has((e as NodeJS.ErrnoException).code ?? '')) throw e;
+    // No hard links here: reserve the name by exclusive creation, then rename over our own reservation.
+    const fh = await open(to, 'wx');
+    await fh.close();
+    await rename(from, to);
+  }
+}
+
+function appeared(outPath: string): UserError {
+  return new UserError(`${outPath} appeared while the image was being written (another build to the same output?); nothing was overwritten`, 'pass --force to replace it, or choose another -o path');
+}
+
+/**
+ * Moves the finished image and its .sha256 into place together: both or neither.
+ * Without --force, neither name may exist at that moment (checked atomically, so
+ * of two builds to one output only one succeeds). With --force, earlier files are
+ * moved aside and restored if anything fails.
+ */
+export async function publishOutput(p: { tmpOut: string; tmpSum: string; outPath: string; sumPath: string; force: boolean }): Promise<void> {
+  const { tmpOut, tmpSum, outPath, sumPath } = p;
+  if (!p.force) {
+    try {
+      await placeNoReplace(tmpOut, outPath);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw appeared(outPath);
+      throw e;
+    }
+    try {
+      await placeNoReplace(tmpSum, sumPath);
+    } catch (e) {
+      await unlink(outPath).catch(() => undefined);
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw appeared(sumPath);
+      throw e;
+    }
+    return;
+  }
+  for (const target of [outPath, sumPath]) {
+    const st = await lstat(target).catch(() => undefined);
+    if (st && !st.isFile()) throw new UserError(`${target} is ${st.isDirectory() ? 'a directory' : 'not a regular file'}; --force replaces only files`, 'remove it or choose another -o path');
+  }
+  const aside = (t: string) => join(dirname(t), `.${basename(t)}.old-${process.pid}`);
+  const moved: string[] = [];
+  const placed: string[] = [];
+  try {
+    for (const t of [outPath, sumPath]) {
+      if (await exists(t)) {
+        await rename(t, aside(t));
+        moved.push(t);
+      }
+    }
+    await rename(tmpOut, outPath);
+    placed.push(outPath);
+    await rename(tmpSum, sumPath);
+    placed.push(sumPath);
+  } catch (e) {
+    for (const t of placed) await unlink(t).catch(() => undefined);
+    for (const t of moved) await rename(aside(t), t).catch(() => undefined);
+    throw e;
+  }
+  for (const t of moved) await unlink(aside(t)).catch(() => undefined);
 }
 
 export async function repackIso(opts: RepackOptions): Promise<RepackResult> {
   const basePath = resolve(opts.basePath);
   const outPath = resolve(opts.outPath);
+  const sha256Path = `${outPath}.sha256`;
   const { signal } = opts;
   if (opts.base.report.builtByBuildIso) {
     throw new MediaError(`${basePath} was already built by build-iso (it has /${MEDIUM_FOLDER} or a build-iso GRUB entry)`, "start from the vendor's original ISO");
@@ -113,13 +219,15 @@ export async function repackIso(opts: RepackOptions): Promise<RepackResult> {
   const added = edits.files.reduce((n, f) => n + f.content.length, 0);
   await checkOutput(basePath, outPath, opts.force, opts.base.report.sizeBytes + added + FREE_SPACE_MARGIN);
   const before = await stat(basePath);
+  const epoch = opts.epoch ?? buildEpoch(process.env, (await checkIsoFile(basePath)).volume.dateEpoch);
 
   const stageDir = await mkdtemp(join(tmpdir(), 'build-iso-'));
   const tmpOut = tempOutputPath(outPath);
-  let renamed = false;
+  const tmpSum = tempOutputPath(sha256Path);
   try {
     await rm(tmpOut, { force: true });
-    const maps = await stage(stageDir, edits);
+    await rm(tmpSum, { force: true });
+    const maps = await stage(stageDir, edits, epoch);
     const replaced = maps.filter((m) => m.iso !== `/${MEDIUM_FOLDER}`).map((m) => m.iso);
     const argv = repackArgs({
       base: basePath,
@@ -131,6 +239,7 @@ export async function repackIso(opts: RepackOptions): Promise<RepackResult> {
       folder: `/${MEDIUM_FOLDER}`,
       executables: edits.executables,
       execMode: '0555',
+      epoch,
     });
     const total = opts.base.report.sizeBytes;
     const xorriso = runChecked(argv, {
@@ -147,7 +256,7 @@ export async function repackIso(opts: RepackOptions): Promise<RepackResult> {
     // On Ctrl-C the terminal signals xorriso too; it may exit before our handler has run.
     if (writing.status === 'rejected' && signal && !signal.aborted) await new Promise((r) => setTimeout(r, 100));
     if (signal?.aborted) throw new InterruptedError();
-    if (writing.status === 'rejected') throw writing.reason;
+    if (writing.status === 'rejected') throw toolOsError(writing.reason, `cannot write ${outPath}`) ?? writing.reason;
     if (hashing.status === 'rejected') throw hashing.reason;
     const hashed = hashing.value;
 
@@ -157,12 +266,12 @@ export async function repackIso(opts: RepackOptions): Promise<RepackResult> {
       throw new MediaError(`${basePath} changed while the image was being written`, 'do not modify the base image during a build');
     }
     const size = (await stat(tmpOut)).size;
-    await rename(tmpOut, outPath);
-    renamed = true;
-    const sha256Path = `${outPath}.sha256`;
-    const sumTmp = tempOutputPath(sha256Path);
-    await writeFile(sumTmp, sha256Line(hashed.sha256, outPath));
-    await rename(sumTmp, sha256Path);
+    await writeFile(tmpSum, sha256Line(hashed.sha256, outPath)).catch((e: unknown) => {
+      throw osError(e, `cannot write ${sha256Path}`) ?? e;
+    });
+    await publishOutput({ tmpOut, tmpSum, outPath, sumPath: sha256Path, force: opts.force }).catch((e: unknown) => {
+      throw osError(e, `cannot put ${outPath} and ${basename(sha256Path)} in place`) ?? e;
+    });
     return {
       outPath,
       sha256: hashed.sha256,
@@ -171,10 +280,12 @@ export async function repackIso(opts: RepackOptions): Promise<RepackResult> {
       kernelLines: edits.grubKernelLines,
       changed: edits.files.map((f) => f.isoPath),
       warnings: edits.warnings,
+      epoch,
     };
   } finally {
     await rm(stageDir, { recursive: true, force: true });
-    if (!renamed) await rm(tmpOut, { force: true });
+    await rm(tmpOut, { force: true });
+    await rm(tmpSum, { force: true });
   }
 }
 

@@ -46,6 +46,31 @@ export interface RepackArgs {
   execMode: string;
   /** Seconds between progress lines. */
   progressInterval?: number;
+  /**
+   * Seconds since 1970 used for every timestamp xorriso would otherwise take from
+   * the clock: volume dates, the GPT disk GUID (derived from the uuid date), new
+   * nodes. With it, the same inputs give the same image bytes.
+   */
+  epoch?: number;
+}
+
+/** `-volume_date uuid` wants YYYYMMDDhhmmsscc (UTC). */
+export function volumeDateUuid(epoch: number): string {
+  const d = new Date(epoch * 1000);
+  const p = (n: number, w = 2) => String(n).padStart(w, '0');
+  return `${p(d.getUTCFullYear(), 4)}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}00`;
+}
+
+/** The options that pin every clock-derived value of the written image to `epoch`. */
+export function fixedTimeArgs(epoch: number): string[] {
+  const at = `=${epoch}`;
+  return [
+    '-iso_nowtime', at,
+    '-volume_date', 'uuid', volumeDateUuid(epoch),
+    '-volume_date', 'c', at,
+    '-volume_date', 'm', at,
+    '-volume_date', 'all_file_dates', 'set_to_mtime',
+  ];
 }
 
 /**
@@ -71,7 +96,9 @@ export function repackArgs(a: RepackArgs): string[] {
     '-md5', 'off',
     '-pacifier', 'cdrecord',
     '-pacifier', `interval=${a.progressInterval ?? 0.5}`,
+    ...(a.epoch === undefined ? [] : fixedTimeArgs(a.epoch)),
     '-boot_image', 'any', 'replay',
+    ...(a.epoch === undefined ? [] : ['-boot_image', 'any', 'gpt_disk_guid=volume_date_uuid']),
   ];
   for (const m of a.maps) argv.push('-map', m.local, m.iso);
   if (a.rootOwned.length) {
@@ -93,4 +120,9 @@ export function unsquashfsCatArgs(iso: string, offset: number, path: string): st
 /** List a directory of the FAT image that starts `offset` bytes into `iso` (bare names). */
 export function mdirArgs(iso: string, offset: number, dir: string): string[] {
   return ['mdir', '-b', '-i', `${iso}@@${offset}`, `::${dir}`];
+}
+
+/** A block device's size in bytes (the BLKGETSIZE64 ioctl), printed on one line. */
+export function blockdevSizeArgs(device: string): string[] {
+  return ['blockdev', '--getsize64', device];
 }

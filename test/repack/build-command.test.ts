@@ -22,7 +22,7 @@ describe('build-iso --model M --config F --iso BASE -o OUT', () => {
   it('builds, reports what it kept from the vendor, prints the path and sha256, and the result verifies', async () => {
     const out = join(dir, 'spark-01.iso');
     const r = await runCli(['--model', 'spark-4tb', '--config', CONFIG, '--iso', basePath, '-o', out]);
-    expect(r.stderr).toBe('');
+    expect(r.stderr.replace(/^writing: .*\n/gm, '')).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('vendor autoinstall: /autoinstall.yaml in /casper/minimal.squashfs');
     expect(r.stdout).toMatch(/^ {2}kept: {5}.*\bkernel\b/m);
@@ -52,7 +52,8 @@ describe('build-iso --model M --config F --iso BASE -o OUT', () => {
     expect(r.stderr).toBe(`build-iso: error: ${out} already exists\n  hint: pass --force to overwrite it\n`);
     expect(readFileSync(out, 'utf8')).toBe('keep me');
     const v = await runCli(['--model', 'spark-4tb', '--config', CONFIG, '--iso', basePath, '-o', join(dir, 'n.iso'), '--vendor-config', 'merge']);
-    expect(v.stderr).toBe("build-iso: error: --vendor-config 'merge' is not one of keep, ignore\n");
+    expect(v.stderr).toBe("build-iso: error: --vendor-config 'merge' is not one of keep, ignore\n(run build-iso --help for usage)\n");
+    expect(v.code).toBe(2);
     expect(existsSync(join(dir, 'n.iso'))).toBe(false);
   });
 });

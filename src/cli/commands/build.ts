@@ -2,11 +2,13 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { VendorMergeReport } from '../../compile/plan.js';
-import { UserError } from '../../diagnostics/errors.js';
+import { UsageError, UserError } from '../../diagnostics/errors.js';
+import { jsonDocument } from '../json-output.js';
 import { compileForBuild, requireModel } from '../../load/compile-config.js';
 import { readBaseMedium } from '../../repack/inspect.js';
 import { repackIso, type RepackProgress } from '../../repack/repack.js';
 
+/** model, config, iso and output are required; the action checks them (commander does not). */
 interface BuildFlags {
   model: string;
   config: string;
@@ -76,17 +78,21 @@ export function register(program: Command): void {
   program
     .command('build', { isDefault: true })
     .description('build an unattended installer ISO for one machine (the default command)')
-    .requiredOption('--model <model>', 'device model, see `build-iso models`')
-    .requiredOption('--config <file>', 'device config YAML')
-    .requiredOption('--iso <file>', 'the base DGX OS installer ISO (read only, never modified)')
-    .requiredOption('-o, --output <file>', 'the ISO to write (OUT.sha256 is written beside it)')
-    .option('--force', 'overwrite an existing output file', false)
+    // Required, but checked in the action so that an unknown option is reported first.
+    .option('--model <model>', 'device model, see `build-iso models` (required)')
+    .option('--config <file>', 'device config YAML (required)')
+    .option('--iso <file>', 'the base DGX OS installer ISO (required; read only, never modified)')
+    .option('-o, --output <file>', 'the ISO to write (required; OUT.sha256 is written beside it)')
+    .option('--force', 'overwrite an existing output file and its .sha256', false)
     .option('--confirm', "leave 'autoinstall' off the kernel line: the installer asks before it erases the disk", false)
     .option('--vendor-config <policy>', "keep: merge the base image's own autoinstall into ours; ignore: use ours alone", 'keep')
-    .option('--json', 'print the result as JSON', false)
+    .option('--json', 'print the result (or the error) as JSON', false)
     .action(async (o: BuildFlags) => {
+      for (const [flag, key] of [['--model <model>', 'model'], ['--config <file>', 'config'], ['--iso <file>', 'iso'], ['-o, --output <file>', 'output']] as const) {
+        if ((o as Partial<BuildFlags>)[key] === undefined) throw new UsageError(`required option '${flag}' not specified`);
+      }
       if (o.vendorConfig !== 'keep' && o.vendorConfig !== 'ignore') {
-        throw new UserError(`--vendor-config '${o.vendorConfig}' is not one of keep, ignore`);
+        throw new UsageError(`--vendor-config '${o.vendorConfig}' is not one of keep, ignore`);
       }
       const model = requireModel(o.model);
       if (existsSync(o.output) && !o.force) throw new UserError(`${o.output} already exists`, 'pass --force to overwrite it');
@@ -116,22 +122,19 @@ export function register(program: Command): void {
       const vendorSource = o.vendorConfig === 'keep' ? base.vendorAutoinstall?.source : undefined;
       if (o.json) {
         process.stdout.write(
-          `${JSON.stringify(
-            {
-              output: result.outPath,
-              sha256: result.sha256,
-              sha256File: result.sha256Path,
-              sizeBytes: result.sizeBytes,
-              autoinstallPath: plan.autoinstallPath,
-              kernelLines: result.kernelLines,
-              confirm: o.confirm,
-              vendorAutoinstall: vendorSource ? { source: vendorSource, merge: plan.vendorMerge ?? null } : null,
-              changed: result.changed,
-              warnings,
-            },
-            null,
-            2,
-          )}\n`,
+          jsonDocument('build', {
+            output: result.outPath,
+            sha256: result.sha256,
+            sha256File: result.sha256Path,
+            sizeBytes: result.sizeBytes,
+            autoinstallPath: plan.autoinstallPath,
+            kernelLines: result.kernelLines,
+            confirm: o.confirm,
+            vendorAutoinstall: vendorSource ? { source: vendorSource, merge: plan.vendorMerge ?? null } : null,
+            changed: result.changed,
+            sourceDateEpoch: result.epoch,
+            warnings,
+          }),
         );
         return;
       }
