@@ -1,7 +1,7 @@
 /**
  * The main job for someone without the DGX OS ISO: build the stand-in DGX OS
  * base image (from Debian packages) if it is missing, build an installer image
- * from examples/spark-4tb.yaml, verify it, and boot it in QEMU, showing the
+ * from test/fixtures/configs/example-spark-4tb.yaml (examples/spark-4tb.yaml filled in), verify it, and boot it in QEMU, showing the
  * GRUB entry and the config the booted system found.
  *
  *   npm run demo            (after bash scripts/install-deps.sh && npm ci)
@@ -18,7 +18,7 @@ const MEDIA = join(REPO, '.cache', 'media');
 const BASE = join(MEDIA, 'dgxos-7.4.0-standin-arm64.iso');
 const OUT_DIR = join(REPO, '.cache', 'demo');
 const OUT = join(OUT_DIR, 'spark-01.iso');
-const CONFIG = join(REPO, 'examples', 'spark-4tb.yaml');
+const CONFIG = join(REPO, 'test', 'fixtures', 'configs', 'example-spark-4tb.yaml');
 const BIN = join(REPO, 'bin', 'build-iso.js');
 
 function step(title: string): void {
@@ -50,7 +50,7 @@ function extract(iso: string, path: string): string {
 step('stand-in DGX OS 7.4.0 base image (built from Debian arm64 packages; cached)');
 run(['bash', join(REPO, 'test', 'media', 'build-standins.sh')]);
 
-step('build the installer image for spark-01 from examples/spark-4tb.yaml');
+step('build the installer image for spark-01 from the filled-in copy of examples/spark-4tb.yaml');
 mkdirSync(OUT_DIR, { recursive: true });
 run(['node', BIN, '--model', 'spark-4tb', '--config', CONFIG, '--iso', BASE, '-o', OUT, '--force']);
 

@@ -28,11 +28,33 @@ export function validateConfigText(text: string): ConfigResult {
       ],
     };
   }
+  const placeholders = findPlaceholders(parsed.data).map(
+    (path): Diagnostic => ({
+      severity: 'error',
+      code: 'placeholder',
+      path,
+      message: `${dotted(path)} is still the example's ${PLACEHOLDER} placeholder`,
+      hint: path.includes('password_hash') ? 'replace it with the line `build-iso hash-password` prints' : path.includes('ssh_authorized_keys') ? 'paste your own public key, or remove the item' : 'fill in the value for this machine',
+      ...parsed.locate(path),
+    }),
+  );
   const r = ConfigSchema.safeParse(parsed.data);
-  if (r.success) return { config: r.data, diagnostics: parsed.diagnostics, parsed };
-  const diagnostics = [...parsed.diagnostics, ...r.error.issues.flatMap((i) => toDiagnostics(i, parsed))];
+  if (r.success && placeholders.length === 0) return { config: r.data, diagnostics: parsed.diagnostics, parsed };
+  const at = new Set(placeholders.map((d) => JSON.stringify(d.path)));
+  const schemaProblems = r.success ? [] : r.error.issues.flatMap((i) => toDiagnostics(i, parsed)).filter((d) => !at.has(JSON.stringify(d.path)));
+  const diagnostics = [...parsed.diagnostics, ...placeholders, ...schemaProblems];
   diagnostics.sort((a, b) => a.line - b.line || a.col - b.col);
   return { diagnostics, parsed };
+}
+
+/** What the shipped examples put where a value of the user's own belongs; they fail `check` until it is replaced. */
+export const PLACEHOLDER = 'CHANGE-ME';
+
+function findPlaceholders(data: unknown, path: (string | number)[] = []): (string | number)[][] {
+  if (typeof data === 'string') return data.startsWith(PLACEHOLDER) ? [path] : [];
+  if (Array.isArray(data)) return data.flatMap((v, i) => findPlaceholders(v, [...path, i]));
+  if (data && typeof data === 'object') return Object.entries(data).flatMap(([k, v]) => findPlaceholders(v, [...path, k]));
+  return [];
 }
 
 type Issue = z.core.$ZodIssue;

@@ -48,10 +48,34 @@ describe('schema', () => {
     expect(missing).toEqual([]);
   });
 
-  it('every example names the committed schema for editors and checks clean', async () => {
+  it('every example names the committed schema for editors and is refused until its CHANGE-ME values are filled in', async () => {
     for (const m of MODELS) {
       const file = join(REPO, 'examples', `${m.id}.yaml`);
-      expect(readFileSync(file, 'utf8').split('\n')[0]).toBe('# yaml-language-server: $schema=../schema/fellowos-config.v1.json');
+      const text = readFileSync(file, 'utf8');
+      expect(text.split('\n')[0]).toBe('# yaml-language-server: $schema=../schema/fellowos-config.v1.json');
+      expect(text).toMatch(/fails `build-iso check` until every CHANGE-ME value is filled in/);
+      // No usable public password hash and nobody's SSH key in what we ship.
+      expect(text).not.toMatch(/\$[56y]\$/);
+      expect(text).not.toMatch(/ssh-(ed25519|rsa) AAAA/);
+      const r = await runCli(['check', '--model', m.id, '--config', file]);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toBe('');
+      const errors = r.stderr.split('\n').filter((l) => / error\[/.test(l));
+      expect(errors.map((l) => /error\[([a-z-]+)\]/.exec(l)?.[1])).toEqual(['placeholder', 'placeholder']);
+      expect(errors[0]).toMatch(/:19:18: error\[placeholder\]: admin\.password_hash is still the example's CHANGE-ME placeholder/);
+      expect(errors[1]).toMatch(/:22:7: error\[placeholder\]: admin\.ssh_authorized_keys\[0\]/);
+    }
+  });
+
+  it('each example has a filled-in test copy (test/fixtures/configs/example-MODEL.yaml) that differs only in its CHANGE-ME lines and checks clean', async () => {
+    for (const m of MODELS) {
+      const example = readFileSync(join(REPO, 'examples', `${m.id}.yaml`), 'utf8').split('\n');
+      const file = join(REPO, 'test/fixtures/configs', `example-${m.id}.yaml`);
+      const copy = readFileSync(file, 'utf8').split('\n');
+      expect(copy).toHaveLength(example.length);
+      const differing = example.map((l, i) => [l, copy[i]] as const).filter(([a, b]) => a !== b);
+      expect(differing.length).toBeGreaterThan(0);
+      for (const [line] of differing) expect(line).toContain('CHANGE-ME');
       const r = await runCli(['check', '--model', m.id, '--config', file]);
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);

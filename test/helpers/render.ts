@@ -20,11 +20,15 @@ export function compileFile(path: string, modelId: string): CompileResult {
   return compileText(readFileSync(join(REPO, path), 'utf8'), modelId);
 }
 
-/** The cases rendered into golden files and checked by every compile test. */
+/**
+ * The cases rendered into golden files and checked by every compile test. The example
+ * cases compile the fixture copies of examples/*.yaml with their CHANGE-ME values filled
+ * in (test/cli/commands.test.ts holds each copy to its example).
+ */
 export const CASES = [
-  { name: 'spark-4tb-example', config: 'examples/spark-4tb.yaml', model: 'spark-4tb' },
-  { name: 'spark-2tb-example', config: 'examples/spark-2tb.yaml', model: 'spark-2tb' },
-  { name: 'spark-1tb-example', config: 'examples/spark-1tb.yaml', model: 'spark-1tb' },
+  { name: 'spark-4tb-example', config: 'test/fixtures/configs/example-spark-4tb.yaml', model: 'spark-4tb' },
+  { name: 'spark-2tb-example', config: 'test/fixtures/configs/example-spark-2tb.yaml', model: 'spark-2tb' },
+  { name: 'spark-1tb-example', config: 'test/fixtures/configs/example-spark-1tb.yaml', model: 'spark-1tb' },
   { name: 'spark-2tb-minimal', config: 'test/fixtures/configs/minimal.yaml', model: 'spark-2tb' },
   { name: 'spark-4tb-bpool-swap-services', config: 'test/fixtures/configs/bpool-swap-services.yaml', model: 'spark-4tb' },
 ] as const;
