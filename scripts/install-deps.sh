@@ -15,5 +15,5 @@ export DEBIAN_FRONTEND=noninteractive
 "${SUDO[@]}" apt-get install -y -q --no-install-recommends \
   bash dash shellcheck systemd \
   xorriso squashfs-tools mtools dosfstools grub-common cpio gzip zstd \
-  qemu-system-arm qemu-efi-aarch64 ipxe-qemu \
+  qemu-system-arm qemu-efi-aarch64 ipxe-qemu nginx-light \
   python3 python3-yaml whois time ca-certificates

@@ -2,12 +2,14 @@
 import type { Command } from 'commander';
 import { register as registerBuild } from './build.js';
 import { register as registerFleet } from './fleet.js';
+import { register as registerNetboot } from './netboot.js';
 import { register as registerInspect } from './inspect.js';
 import { register as registerVerify } from './verify.js';
 
 export function registerIsoCommands(program: Command): void {
   registerBuild(program);
   registerFleet(program);
+  registerNetboot(program);
   registerInspect(program);
   registerVerify(program);
 }
