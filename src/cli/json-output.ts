@@ -12,6 +12,13 @@ export const JSON_FORMAT_VERSION = 1;
 
 export type ErrorKind = 'usage' | 'config' | 'input' | 'media' | 'tool' | 'interrupted' | 'internal';
 
+export type JsonDiagnostic = Pick<Diagnostic, 'severity' | 'code' | 'message' | 'line' | 'col'> & { path: string; hint?: string };
+
+/** A diagnostic as JSON: its config path dotted ('admin.username', 'services.0.user'). */
+export function jsonDiagnostic(d: Diagnostic): JsonDiagnostic {
+  return { severity: d.severity, code: d.code, path: d.path.join('.'), message: d.message, ...(d.hint ? { hint: d.hint } : {}), line: d.line, col: d.col };
+}
+
 export interface JsonError {
   formatVersion: number;
   command: string;
@@ -22,7 +29,7 @@ export interface JsonError {
     message: string;
     hint?: string;
     file?: string;
-    diagnostics?: (Pick<Diagnostic, 'severity' | 'code' | 'message' | 'line' | 'col'> & { path: string })[];
+    diagnostics?: JsonDiagnostic[];
     /** The failing command line (kind "tool" only). */
     toolCommand?: string;
   };

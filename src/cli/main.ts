@@ -3,7 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { formatDiagnostic } from '../diagnostics/diagnostic.js';
 import { ConfigError, InterruptedError, MediaError, ReportedFailure, ToolError, UsageError, UserError } from '../diagnostics/errors.js';
 import { toolVersion } from '../load/sources.js';
-import { jsonErrorDocument, type JsonError } from './json-output.js';
+import { jsonDiagnostic, jsonErrorDocument, type JsonError } from './json-output.js';
 import { registerConfigCommands } from './commands/config-commands.js';
 import { routeFleetArgv } from './commands/fleet.js';
 import { registerIsoCommands } from './commands/iso-commands.js';
@@ -115,7 +115,7 @@ export function reportError(e: unknown, ctx: ReportContext = {}): number {
         kind: 'config',
         message: summary,
         file: e.file,
-        diagnostics: e.diagnostics.map((d) => ({ severity: d.severity, code: d.code, path: d.path.join('.'), message: d.message, line: d.line, col: d.col })),
+        diagnostics: e.diagnostics.map(jsonDiagnostic),
       },
       () => {
         for (const d of e.diagnostics) err(formatDiagnostic(e.file, d));

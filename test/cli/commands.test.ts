@@ -95,9 +95,12 @@ describe('models', () => {
     expect(r.stdout).toMatch(/3\.80 TB - 4\.20 TB/);
   });
 
-  it('--json is the catalog itself', async () => {
+  it('--json is the documented contract (docs/json-output.md), not the catalog object', async () => {
     const r = await runCli(['models', '--json']);
-    expect(JSON.parse(r.stdout)).toEqual(JSON.parse(JSON.stringify(MODELS)));
+    const doc = JSON.parse(r.stdout) as { formatVersion: number; command: string; models: { id: string }[] };
+    expect(doc).toMatchObject({ formatVersion: 1, command: 'models', ok: true });
+    expect(doc.models.map((m) => m.id)).toEqual(MODELS.map((m) => m.id));
+    expect(doc.models[0]).not.toHaveProperty('firstBootWizardUnits');
   });
 });
 

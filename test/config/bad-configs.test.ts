@@ -193,8 +193,9 @@ describe('bad configs', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/folder is not empty/);
     expect(readFileSync(join(out, 'mine.txt'), 'utf8')).toBe('keep');
+    // --force replaces only build-iso's own earlier output: mine.txt is the user's (see test/write/render-force.test.ts).
     const forced = await runCli(['render', '--model', 'spark-2tb', '--config', file, '--out-dir', out, '--force']);
-    expect(forced.code).toBe(0);
-    expect(existsSync(join(out, 'mine.txt'))).toBe(false);
+    expect(forced.code).toBe(1);
+    expect(readFileSync(join(out, 'mine.txt'), 'utf8')).toBe('keep');
   });
 });

@@ -11,6 +11,7 @@ import { MODELS } from '../../models/catalog.js';
 import type { DeviceModel } from '../../models/model.js';
 import { configJsonSchema } from '../../validate/config-schema.js';
 import { writePlanDir } from '../../write/write-plan-dir.js';
+import { jsonDiagnostic, jsonDocument, modelJson } from '../json-output.js';
 import { readPassword } from '../read-secret.js';
 
 export function registerConfigCommands(program: Command): void {
@@ -22,9 +23,14 @@ export function registerConfigCommands(program: Command): void {
     .requiredOption('--out-dir <dir>', 'folder to write (must be new or empty)')
     .option('--force', 'replace a non-empty --out-dir', false)
     .option('--confirm', 'build for a boot that asks before erasing (kept in the manifest only)', false)
-    .action(async (o: { model: string; config: string; outDir: string; force: boolean; confirm: boolean }) => {
+    .option('--json', 'print the result (or the error) as JSON', false)
+    .action(async (o: { model: string; config: string; outDir: string; force: boolean; confirm: boolean; json: boolean }) => {
       const plan = await compileForBuild({ configPath: o.config, modelId: o.model, vendorPolicy: 'ignore', confirm: o.confirm });
       writePlanDir(plan.files, o.outDir, { force: o.force });
+      if (o.json) {
+        process.stdout.write(jsonDocument('render', { outDir: o.outDir, model: o.model, files: plan.files.map((f) => ({ path: f.path, mode: `0${f.mode.toString(8)}`, size: f.content.length })), warnings: plan.warnings.map(jsonDiagnostic) }));
+        return;
+      }
       for (const w of plan.warnings) process.stderr.write(`${formatDiagnostic(o.config, w)}\n`);
       process.stdout.write(`wrote ${plan.files.length} files to ${o.outDir}\n`);
     });
@@ -34,13 +40,18 @@ export function registerConfigCommands(program: Command): void {
     .description('validate a device config and exit: against --model, or against every model, saying which accept it')
     .requiredOption('--config <file>', 'device config YAML')
     .option('--model <model>', 'device model to check the config against (default: every model)')
-    .action((o: { config: string; model?: string }) => {
+    .option('--json', 'print the result (or the errors) as JSON', false)
+    .action((o: { config: string; model?: string; json: boolean }) => {
       const text = readConfigFile(o.config);
       const models = o.model ? [requireModel(o.model)] : MODELS;
       const verdict = checkAgainstModels(text, models);
       if (verdict.accepted.length === 0) throw new ConfigError(o.config, verdict.diagnostics);
-      for (const d of verdict.diagnostics) process.stderr.write(`${formatDiagnostic(o.config, d)}\n`);
       const refused = models.filter((m) => !verdict.accepted.includes(m.id)).map((m) => m.id);
+      if (o.json) {
+        process.stdout.write(jsonDocument('check', { config: o.config, accepted: verdict.accepted, refused, diagnostics: verdict.diagnostics.map(jsonDiagnostic) }));
+        return;
+      }
+      for (const d of verdict.diagnostics) process.stderr.write(`${formatDiagnostic(o.config, d)}\n`);
       const file = printable(o.config);
       if (o.model) process.stdout.write(`${file}: ok for ${o.model}\n`);
       else process.stdout.write(`${file}: ok for ${verdict.accepted.join(', ')}${refused.length ? `; refused by ${refused.join(', ')} (check with --model to see why)` : ''}\n`);
@@ -56,9 +67,9 @@ export function registerConfigCommands(program: Command): void {
   program
     .command('models')
     .description('list the device models with their disk, partitions, pool, datasets, base image and kernel args')
-    .option('--json', 'print JSON', false)
+    .option('--json', 'print JSON (shape: docs/json-output.md)', false)
     .action((o: { json: boolean }) => {
-      process.stdout.write(o.json ? `${JSON.stringify(MODELS, null, 2)}\n` : MODELS.map(describeModel).join('\n'));
+      process.stdout.write(o.json ? jsonDocument('models', { models: MODELS.map(modelJson) }) : MODELS.map(describeModel).join('\n'));
     });
 
   program

@@ -4,6 +4,7 @@ import { requireModel } from '../../load/compile-config.js';
 import { fleetOf } from '../../fleet/fleet-medium.js';
 import { describeFleet } from '../../fleet/fleet-plan.js';
 import { inspectIso, type InspectReport } from '../../repack/inspect.js';
+import { jsonDocument } from '../json-output.js';
 
 export function formatInspectReport(r: InspectReport): string {
   const lines: string[] = [];
@@ -50,12 +51,12 @@ export function register(program: Command): void {
     .description('report what a base ISO holds: volume id, boot setup, GRUB entries, vendor autoinstall, ZFS packages')
     .argument('<iso>', 'the ISO image to inspect')
     .option('--model <model>', 'also check the image against this device model')
-    .option('--json', 'print the report as JSON', false)
+    .option('--json', 'print the report (or the error) as JSON', false)
     .action(async (iso: string, o: { model?: string; json: boolean }) => {
       const report = await inspectIso(iso, o.model ? { model: requireModel(o.model) } : {});
       const fleet = await fleetOf(iso);
       if (o.json) {
-        process.stdout.write(`${JSON.stringify(fleet ? { ...report, fleet } : report, null, 2)}\n`);
+        process.stdout.write(jsonDocument('inspect', fleet ? { ...report, fleet } : { ...report }));
         return;
       }
       process.stdout.write(formatInspectReport(report));

@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import { ReportedFailure } from '../../diagnostics/errors.js';
+import { fleetChecks } from '../../fleet/fleet-medium.js';
 import { checksumFileCheck, verifyWritten, type WrittenReport } from '../../repack/verify-written.js';
 import { verifyIso, type VerifyCheck, type VerifyReport } from '../../repack/verify.js';
 import { jsonDocument } from '../json-output.js';
@@ -24,15 +25,17 @@ export function register(program: Command): void {
     .option('--image <iso>', 'TARGET is a device: compare its first bytes with this image (only reads)')
     .option('--base <iso>', 'the base ISO it was built from: the boot setup must be the same')
     .option('--confirm', 'the image was built with --confirm (no autoinstall on the kernel line)')
-    .option('--json', 'print the report as JSON', false)
+    .option('--json', 'print the report (or the error) as JSON', false)
     .action(async (target: string, o: { image?: string; base?: string; confirm?: boolean; json: boolean }) => {
       let report: VerifyReport | WrittenReport;
       if (o.image !== undefined) {
         report = await verifyWritten(target, o.image);
       } else {
         const iso = await verifyIso(target, { ...(o.base ? { base: o.base } : {}), ...(o.confirm ? { confirm: true } : {}) });
+        // A fleet medium: every machine's config, scripts, GRUB entry and place in the selector.
+        const fleet = await fleetChecks(target);
         const sum = await checksumFileCheck(iso.path);
-        const checks = [...iso.checks, { name: sum.name, status: sum.status, detail: sum.detail }];
+        const checks = [...iso.checks, ...fleet.checks, { name: sum.name, status: sum.status, detail: sum.detail }];
         report = { ...iso, checks, ok: checks.every((c) => c.status !== 'fail') };
       }
       const { ok, ...rest } = report;
