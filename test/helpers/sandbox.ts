@@ -4,9 +4,9 @@
  * PATH for the tools they call. Each call is kept with its exact argv.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import type { OutputFile } from '../../src/compile/plan.js';
 
 export const SHIMMED = ['curtin', 'zpool', 'zfs', 'systemctl', 'update-initramfs', 'chroot', 'apt-get', 'nvidia-smi', 'findmnt', 'uname', 'ssh-import-id'] as const;
@@ -127,29 +127,75 @@ export function createSandbox(files: readonly OutputFile[]): Sandbox {
   };
 }
 
-/** A fake /sys for the hardware guard. */
+/** One block device in a fake /sys: where it hangs in the device tree decides what the guard makes of it. */
+export interface FakeDisk {
+  name: string;
+  bytes: number;
+  serial?: string;
+  /** false: no device/ link (not an NVMe controller's namespace). */
+  nvme?: boolean;
+  /** Where it is attached (default pci: an internal PCIe NVMe). */
+  bus?: 'pci' | 'usb' | 'thunderbolt' | 'external-pci' | 'fabrics';
+  removable?: boolean;
+  /** Partitions NAMEp1.. (nvme) or NAME1.. (others) below it. */
+  partitions?: number;
+}
+
+/** A fake /sys (and /proc/mounts) for the hardware guard. */
 export interface FakeHardware {
   product?: string;
   productSerial?: string;
-  disk?: { name: string; bytes: number; serial?: string; nvme?: boolean } | null;
+  disk?: FakeDisk | null;
+  /** More block devices beside `disk`. */
+  extraDisks?: FakeDisk[];
   uefi?: boolean;
+  /** Lines of /proc/mounts; null: no readable mount table. Default: the medium on /dev/sr0 at /cdrom. */
+  mounts?: string[] | null;
 }
+
+const DEVICE_PARENTS: Record<NonNullable<FakeDisk['bus']>, string> = {
+  pci: 'sys/devices/pci0000:00/0000:00:01.0',
+  usb: 'sys/devices/pci0000:00/0000:00:14.0/usb2/2-1/2-1:1.0/host0/target0:0:0/0:0:0:0',
+  thunderbolt: 'sys/devices/pci0000:00/0000:00:0d.2/domain0/0-0/0-1/0-1.0',
+  'external-pci': 'sys/devices/pci0000:00/0000:00:07.0/0000:20:00.0',
+  fabrics: 'sys/devices/virtual/nvme-fabrics/ctl',
+};
 
 export function fakeSysroot(dir: string, hw: FakeHardware): string {
   const sys = join(dir, 'sysroot');
   rmSync(sys, { recursive: true, force: true });
   mkdirSync(join(sys, 'sys/class/dmi/id'), { recursive: true });
+  mkdirSync(join(sys, 'sys/class/block'), { recursive: true });
+  mkdirSync(join(sys, 'proc'), { recursive: true });
   if (hw.uefi !== false) mkdirSync(join(sys, 'sys/firmware/efi'), { recursive: true });
   if (hw.product !== undefined) writeFileSync(join(sys, 'sys/class/dmi/id/product_name'), `${hw.product}\n`);
   if (hw.productSerial !== undefined) writeFileSync(join(sys, 'sys/class/dmi/id/product_serial'), `${hw.productSerial}\n`);
+  if (hw.mounts !== null) writeFileSync(join(sys, 'proc/mounts'), `${(hw.mounts ?? ['/dev/sr0 /cdrom iso9660 ro,relatime 0 0', 'proc /proc proc rw 0 0']).join('\n')}\n`);
   const disk = hw.disk === undefined ? { name: 'nvme0n1', bytes: 4_000_787_030_016, serial: 'S6XXNF0W123456' } : hw.disk;
-  if (disk) {
-    const block = join(sys, 'sys/class/block', disk.name);
-    mkdirSync(block, { recursive: true });
-    writeFileSync(join(block, 'size'), `${Math.floor(disk.bytes / 512)}\n`);
-    if (disk.nvme !== false) {
-      mkdirSync(join(block, 'device'), { recursive: true });
-      if (disk.serial) writeFileSync(join(block, 'device/serial'), `${disk.serial}\n`);
+  let controller = 0;
+  for (const d of [...(disk ? [disk] : []), ...(hw.extraDisks ?? [])]) {
+    const bus = d.bus ?? 'pci';
+    if (bus === 'external-pci') {
+      // An external-facing PCIe port (Thunderbolt/USB4 tunnel): the kernel marks what is below it removable.
+      mkdirSync(join(sys, DEVICE_PARENTS[bus]), { recursive: true });
+      writeFileSync(join(sys, DEVICE_PARENTS[bus], 'removable'), 'removable\n');
+    }
+    const ctrl = d.name.startsWith('nvme') ? `nvme/nvme${controller++}` : 'block';
+    const real = join(sys, DEVICE_PARENTS[bus], ctrl, d.name);
+    mkdirSync(real, { recursive: true });
+    writeFileSync(join(real, 'size'), `${Math.floor(d.bytes / 512)}\n`);
+    writeFileSync(join(real, 'removable'), d.removable ? '1\n' : '0\n');
+    if (d.nvme !== false) {
+      mkdirSync(join(real, 'device'), { recursive: true });
+      if (d.serial) writeFileSync(join(real, 'device/serial'), `${d.serial}\n`);
+    }
+    symlinkSync(relative(join(sys, 'sys/class/block'), real), join(sys, 'sys/class/block', d.name));
+    for (let n = 1; n <= (d.partitions ?? 0); n++) {
+      const part = `${d.name}${d.name.startsWith('nvme') ? 'p' : ''}${n}`;
+      mkdirSync(join(real, part), { recursive: true });
+      writeFileSync(join(real, part, 'partition'), `${n}\n`);
+      writeFileSync(join(real, part, 'size'), '2048\n');
+      symlinkSync(relative(join(sys, 'sys/class/block'), join(real, part)), join(sys, 'sys/class/block', part));
     }
   }
   return sys;

@@ -1,10 +1,13 @@
 /** The hardware guard against fake machine facts: each mismatch refuses, readable, and touches nothing. */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
 import { compileText } from '../helpers/render.js';
-import { createSandbox, fakeSysroot, type FakeHardware, type Sandbox } from '../helpers/sandbox.js';
+import { createSandbox, fakeSysroot, type FakeDisk, type FakeHardware, type Sandbox } from '../helpers/sandbox.js';
+
+const which = (tool: string): string | undefined => spawnSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim() || undefined;
 
 const HASH = '$6$fellowosexample1$PhCpRgUvV4Sgg74eyu1SamVDz0xVM.6eAee1QWoHanioujzx7k0boRKM97RfW9hdisKKKgp/bDO3YNh.AXIu3.';
 const TB4 = 4_000_787_030_016;
@@ -83,6 +86,86 @@ describe('hardware guard', () => {
     const run = sb.run('install/hardware-guard.sh', { FELLOWOS_GUARD_SYSROOT: sysroot, FELLOWOS_GUARD_CONSOLE: consoleFile });
     expect(run.status).not.toBe(0);
     expect(readFileSync(consoleFile, 'utf8')).toMatch(/FELLOWOS INSTALL STOPPED: the hardware guard failed unexpectedly \(line \d+\); nothing was erased/);
+  });
+
+  describe('which disk is the internal one', () => {
+    const second = (extra: Partial<FakeDisk>): FakeDisk => ({ name: 'nvme1n1', bytes: TB4, serial: 'DISK2', ...extra });
+    const cases: [string, FakeHardware, Record<string, unknown>, string | null][] = [
+      ['two internal NVMe disks that both fit, no serial pinned', spark(TB4, { extraDisks: [second({})] }), {}, '2 internal disks fit spark-4tb: /dev/nvme0n1 (DISK1), /dev/nvme1n1 (DISK2); pin the one to erase with hardware.disk_serial'],
+      ['two internal NVMe disks, the target pinned by serial', spark(TB4, { extraDisks: [second({})] }), { disk_serial: 'DISK1' }, null],
+      ['two internal NVMe disks, the pin names the other one', spark(TB4, { extraDisks: [second({})] }), { disk_serial: 'DISK2' }, "disk serial 'DISK1' is not the one this image was built for ('DISK2')"],
+      ['a second NVMe of another size does not count', spark(TB4, { extraDisks: [second({ bytes: TB2 })] }), {}, null],
+      ['a 4 TB USB enclosure beside the internal disk does not count', spark(TB4, { extraDisks: [{ name: 'sda', bytes: TB4, bus: 'usb', nvme: false }] }), {}, null],
+      ['a Thunderbolt NVMe beside the internal disk does not count', spark(TB4, { extraDisks: [second({ bus: 'thunderbolt' })] }), {}, null],
+      ['the target behind USB', spark(TB4, { disk: { name: 'nvme0n1', bytes: TB4, serial: 'DISK1', bus: 'usb' } }), {}, '/dev/nvme0n1 is behind USB (an external enclosure)'],
+      ['the target behind Thunderbolt', spark(TB4, { disk: { name: 'nvme0n1', bytes: TB4, serial: 'DISK1', bus: 'thunderbolt' } }), {}, '/dev/nvme0n1 is behind Thunderbolt (external)'],
+      ['the target below an external-facing PCIe port', spark(TB4, { disk: { name: 'nvme0n1', bytes: TB4, serial: 'DISK1', bus: 'external-pci' } }), {}, '/dev/nvme0n1 sits behind an external port (Thunderbolt/USB4)'],
+      ['the target is NVMe over a network', spark(TB4, { disk: { name: 'nvme0n1', bytes: TB4, serial: 'DISK1', bus: 'fabrics' } }), {}, '/dev/nvme0n1 is not on PCIe (NVMe over a network?)'],
+      ['the target is removable', spark(TB4, { disk: { name: 'nvme0n1', bytes: TB4, serial: 'DISK1', removable: true } }), {}, '/dev/nvme0n1 is removable'],
+      ['the target holds /cdrom (whole disk)', spark(TB4, { mounts: ['/dev/nvme0n1 /cdrom iso9660 ro 0 0'] }), {}, '/dev/nvme0n1 holds the installer medium (/cdrom)'],
+      ['the target holds /cdrom (a partition of it)', spark(TB4, { disk: { name: 'nvme0n1', bytes: TB4, serial: 'DISK1', partitions: 2 }, mounts: ['/dev/nvme0n1p2 /cdrom iso9660 ro 0 0'] }), {}, '/dev/nvme0n1 holds the installer medium (/cdrom)'],
+      ['no readable mount table', spark(TB4, { mounts: null }), {}, 'cannot read the mount table (/proc/mounts), so the installer medium cannot be told apart'],
+    ];
+    for (const [name, hw, hardware, message] of cases) {
+      it(`${message ? 'refuses' : 'passes'}: ${name}`, () => {
+        const r = guard('spark-4tb', hw, { hardware });
+        if (message === null) {
+          expect(r.status, r.stderr).toBe(0);
+          expect(r.shown).toBe('');
+        } else {
+          expect(r.status, r.stderr).toBe(1);
+          expect(r.shown.split('\n').filter((l) => l.startsWith('  - '))).toEqual([`  - ${message}`]);
+        }
+        expect(r.touched).toEqual([]);
+      });
+    }
+  });
+
+  describe('product names match as whole words of the DMI value', () => {
+    const cases: [string, string[], boolean][] = [
+      ['XGB100 Server', ['GB10'], false],
+      ['GB100', ['GB10'], false],
+      ['Dell Pro Max with GB10', ['GB10'], true],
+      ['Dell Pro Max with GB10 FCM1253', ['Pro Max with GB10'], true],
+      ['NVIDIA DGX Spark', ['dgx spark'], true],
+      ['NVIDIA DGX Sparkle', ['DGX Spark'], false],
+      ['ASUS Ascent GX10-AB12', ['Ascent GX10'], true],
+      ['NVIDIA_DGX_Spark', ['DGX Spark'], true],
+    ];
+    for (const [product, names, ok] of cases) {
+      it(`'${product}' ${ok ? 'matches' : 'does not match'} ${JSON.stringify(names)}`, () => {
+        const r = guard('spark-4tb', spark(TB4, { product }), { hardware: { product_names: names } });
+        expect(r.status, r.stderr).toBe(ok ? 0 : 1);
+      });
+    }
+  });
+
+  describe('a missing tool never lets the guard pass unchecked', () => {
+    for (const missing of ['uname', 'tr', 'sed', 'findmnt', 'lsblk', 'tee']) {
+      it(`without ${missing}`, () => {
+        const config = { version: 1, hostname: 'spark-01', admin: { username: 'fellow', password_hash: HASH } };
+        const r = compileText(stringify(config), 'spark-4tb');
+        sb = createSandbox(r.plan!.files);
+        const sysroot = fakeSysroot(sb.root, spark(TB4));
+        // A PATH with only what the live system would have, minus one tool.
+        const only = join(sb.root, 'only-bin');
+        mkdirSync(only);
+        for (const tool of ['sh', 'bash', 'tr', 'sed', 'tee', 'cat', 'uname', 'findmnt', 'lsblk']) {
+          if (tool === missing) continue;
+          const from = tool === 'uname' || tool === 'findmnt' ? join(sb.root, 'bin', tool) : which(tool);
+          if (from) symlinkSync(from, join(only, tool));
+        }
+        const consoleFile = join(sb.root, 'console');
+        const run = sb.run('install/hardware-guard.sh', { PATH: only, FELLOWOS_GUARD_SYSROOT: sysroot, FELLOWOS_GUARD_CONSOLE: consoleFile });
+        if (['uname', 'tr'].includes(missing)) {
+          expect(run.status).toBe(1);
+          expect(readFileSync(consoleFile, 'utf8')).toContain(`  - the installer has no '${missing}', so this machine cannot be checked`);
+        } else {
+          // Tools it does not rely on: it still checks everything, and this machine is right.
+          expect(run.status, run.stderr).toBe(0);
+        }
+      });
+    }
   });
 
   it('a pinned machine passes when the serials match', () => {

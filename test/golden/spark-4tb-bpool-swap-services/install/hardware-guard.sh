@@ -28,8 +28,10 @@ log_info() { printf '[fellowos guard] %s\n' "$*" >&2; }
 
 # An unexpected failure still stops the install; say so on the console too.
 on_error() {
-  printf '\nFELLOWOS INSTALL STOPPED: the hardware guard failed unexpectedly (line %s); nothing was erased\n' "$1" |
-    tee -a "$CONSOLE" >&2 2>/dev/null || true
+  local msg
+  msg="$(printf '\nFELLOWOS INSTALL STOPPED: the hardware guard failed unexpectedly (line %s); nothing was erased' "$1")"
+  printf '%s\n' "$msg" >&2
+  printf '%s\n' "$msg" >>"$CONSOLE" 2>/dev/null || true
 }
 trap 'on_error "$LINENO"' ERR
 
@@ -37,16 +39,50 @@ refuse() {
   problems+=("$1")
 }
 
+# The guard relies on these tools; without one it cannot check, so it refuses (never passes unchecked).
+# Everything else it reads with bash itself: /proc/mounts, sysfs.
+for tool in uname tr; do
+  if ! command -v "$tool" >/dev/null 2>&1; then
+    refuse "the installer has no '$tool', so this machine cannot be checked"
+  fi
+done
+
+# first_line FILE: its first line without trailing blanks (empty when unreadable).
+first_line() {
+  local line=''
+  if [[ -r "$1" ]]; then
+    IFS= read -r line <"$1" || true
+  fi
+  printf '%s' "${line%"${line##*[![:space:]]}"}"
+}
+
+# read_fact PATH: a sysfs value under SYSROOT, its lines joined, trailing blanks removed.
 read_fact() {
-  local file="$SYSROOT$1"
-  if [[ -r "$file" ]]; then
-    tr -d '\n' <"$file" | sed -e 's/[[:space:]]*$//'
+  local file="$SYSROOT$1" v
+  if [[ -r "$file" ]] && command -v tr >/dev/null 2>&1; then
+    v="$(tr -d '\n' <"$file")" || return 1
+    printf '%s' "${v%"${v##*[![:space:]]}"}"
   fi
 }
 
-arch="$(uname -m)"
+# words TEXT: lower-case letters and digits, one space between words, padded, so that
+# names compare as whole words: ' gb10 ' is in ' dell pro max with gb10 ', not in ' xgb100 server '.
+words() {
+  local s="${1,,}"
+  local -a w=()
+  s="${s//[^a-z0-9]/ }"
+  read -r -a w <<<"$s" || true
+  printf ' %s ' "${w[*]}"
+}
+
+# real_dir DIR: DIR with every symlink resolved (sysfs class links lead to the device tree).
+real_dir() {
+  (cd -P "$1" 2>/dev/null && pwd -P) || true
+}
+
+arch="$(uname -m 2>/dev/null || true)"
 if [[ "$arch" != "$EXPECT_ARCH" ]]; then
-  refuse "this machine is $arch, but $MODEL_ID is $EXPECT_ARCH"
+  refuse "this machine is ${arch:-of unknown architecture}, but $MODEL_ID is $EXPECT_ARCH"
 fi
 
 if [[ "$REQUIRE_UEFI" == true && ! -d "$SYSROOT/sys/firmware/efi" ]]; then
@@ -57,13 +93,15 @@ product="$(read_fact /sys/class/dmi/id/product_name)"
 if ((${#PRODUCT_NAMES[@]} > 0)); then
   matched=false
   for name in "${PRODUCT_NAMES[@]}"; do
-    if [[ "${product,,}" == *"${name,,}"* ]]; then
+    if [[ -n "${name//[^[:alnum:]]/}" && "$(words "$product")" == *"$(words "$name")"* ]]; then
       matched=true
     fi
   done
   if [[ "$matched" != true ]]; then
     refuse "product name '${product:-unknown}' is not a $MODEL_ID ($MODEL_TITLE)"
   fi
+else
+  refuse "the image names no product to check this machine against"
 fi
 
 if [[ -n "$SYSTEM_SERIAL" ]]; then
@@ -73,19 +111,99 @@ if [[ -n "$SYSTEM_SERIAL" ]]; then
   fi
 fi
 
+# The disk that holds the installer medium (/cdrom), from the mount table itself.
+medium_disk=''
+mounts_ok=false
+if [[ -r "$SYSROOT/proc/mounts" ]]; then
+  mounts_ok=true
+  while read -r source mnt _; do
+    if [[ "$mnt" == /cdrom && "$source" == /dev/* ]]; then
+      medium_disk="${source##*/}"
+      if [[ -e "$SYSROOT/sys/class/block/$medium_disk/partition" ]]; then
+        parent="$(real_dir "$SYSROOT/sys/class/block/$medium_disk/..")"
+        medium_disk="${parent##*/}"
+      fi
+    fi
+  done <"$SYSROOT/proc/mounts"
+else
+  refuse "cannot read the mount table (/proc/mounts), so the installer medium cannot be told apart"
+fi
+
+# disk_problem NAME: why the block device NAME is not the machine's internal NVMe disk
+# (PCIe, fixed, not behind USB or Thunderbolt, not the installer medium); empty when it is.
+disk_problem() {
+  local name="$1" dir="$SYSROOT/sys/class/block/$1" real d
+  real="$(real_dir "$dir")"
+  if [[ -z "$real" ]]; then
+    printf 'cannot be read in sysfs'
+    return
+  fi
+  case "$real" in
+    */usb[0-9]*) printf 'is behind USB (an external enclosure)'; return ;;
+    */thunderbolt/* | */domain[0-9]*/*) printf 'is behind Thunderbolt (external)'; return ;;
+  esac
+  if [[ "$name" != nvme* || ! -e "$dir/device" ]]; then
+    printf 'is not an NVMe disk'
+    return
+  fi
+  if [[ "$real" != */pci* ]]; then
+    printf 'is not on PCIe (NVMe over a network?)'
+    return
+  fi
+  if [[ "$(first_line "$dir/removable")" != 0 ]]; then
+    printf 'is removable'
+    return
+  fi
+  d="$real"
+  while [[ "$d" == */devices/* ]]; do
+    if [[ "$(first_line "$d/removable")" == removable ]]; then
+      printf 'sits behind an external port (Thunderbolt/USB4)'
+      return
+    fi
+    d="${d%/*}"
+  done
+  if [[ "$mounts_ok" == true && "$name" == "$medium_disk" ]]; then
+    printf 'holds the installer medium (/cdrom)'
+  fi
+}
+
+# disk_bytes NAME: its size in bytes, empty when unreadable.
+disk_bytes() {
+  local sectors
+  sectors="$(first_line "$SYSROOT/sys/class/block/$1/size")"
+  if [[ "$sectors" =~ ^[0-9]+$ ]]; then
+    printf '%s' "$((sectors * 512))"
+  fi
+}
+
+# Every internal NVMe disk whose size fits the model: the install must know which one.
+fitting=()
+for entry in "$SYSROOT"/sys/class/block/*; do
+  name="${entry##*/}"
+  [[ -e "$entry" && ! -e "$entry/partition" ]] || continue
+  case "$name" in loop* | ram* | zram* | sr* | dm-* | md* | nbd* | fd*) continue ;; esac
+  size="$(disk_bytes "$name")"
+  [[ -n "$size" ]] || continue
+  if ((size >= DISK_MIN_BYTES && size <= DISK_MAX_BYTES)) && [[ -z "$(disk_problem "$name")" ]]; then
+    fitting+=("$name")
+  fi
+done
+
 disk_name="${DISK##*/}"
 block="$SYSROOT/sys/class/block/$disk_name"
+bytes=0
 if [[ ! -e "$block" ]]; then
   refuse "there is no disk $DISK"
 else
-  if [[ "$disk_name" != nvme* || ! -e "$block/device" ]]; then
-    refuse "$DISK is not an NVMe disk"
+  problem="$(disk_problem "$disk_name")"
+  if [[ -n "$problem" ]]; then
+    refuse "$DISK $problem"
   fi
-  sectors="$(read_fact "/sys/class/block/$disk_name/size")"
-  if [[ ! "$sectors" =~ ^[0-9]+$ ]]; then
+  bytes="$(disk_bytes "$disk_name")"
+  if [[ -z "$bytes" ]]; then
     refuse "cannot read the size of $DISK"
+    bytes=0
   else
-    bytes=$((sectors * 512))
     gb=$((bytes / 1000000000))
     if ((bytes < DISK_MIN_BYTES || bytes > DISK_MAX_BYTES)); then
       refuse "$DISK holds $gb GB; $MODEL_ID expects $((DISK_MIN_BYTES / 1000000000))-$((DISK_MAX_BYTES / 1000000000)) GB"
@@ -96,18 +214,17 @@ else
     if [[ "$serial" != "$DISK_SERIAL" ]]; then
       refuse "disk serial '${serial:-unknown}' is not the one this image was built for ('$DISK_SERIAL')"
     fi
-  fi
-  # Never erase the disk we booted from.
-  if [[ -z "$SYSROOT" ]] && command -v findmnt >/dev/null 2>&1; then
-    medium="$(findmnt -n -o SOURCE /cdrom 2>/dev/null || true)"
-    if [[ -n "$medium" && ("$medium" == "$DISK" || "$medium" == "${DISK}p"*) ]]; then
-      refuse "the installer medium itself is on $DISK"
-    fi
+  elif ((${#fitting[@]} > 1)); then
+    listed=''
+    for name in "${fitting[@]}"; do
+      listed+="${listed:+, }/dev/$name ($(read_fact "/sys/class/block/$name/device/serial"))"
+    done
+    refuse "${#fitting[@]} internal disks fit $MODEL_ID: $listed; pin the one to erase with hardware.disk_serial"
   fi
 fi
 
 if ((${#problems[@]} > 0)); then
-  {
+  banner="$(
     printf '\n'
     printf '################################################################\n'
     printf '  FELLOWOS INSTALL STOPPED: NOTHING WAS ERASED\n'
@@ -120,7 +237,10 @@ if ((${#problems[@]} > 0)); then
     done
     printf '  Power off and use the image built for this machine.\n'
     printf '################################################################\n'
-  } | tee -a "$CONSOLE" >&2 2>/dev/null || true
+  )"
+  # Not through tee: the banner must show even when that tool is what is missing.
+  printf '%s\n' "$banner" >&2
+  printf '%s\n' "$banner" >>"$CONSOLE" 2>/dev/null || true
   exit 1
 fi
 
