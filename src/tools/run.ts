@@ -2,7 +2,7 @@
  * The one door through which build-iso runs other programs. argv is always an
  * array built by pure functions elsewhere; nothing here goes through a shell.
  */
-import { execa, type ResultPromise } from 'execa';
+import { execa, type Options, type ResultPromise } from 'execa';
 import { ToolError } from '../diagnostics/errors.js';
 
 export interface RunOptions {
@@ -88,4 +88,66 @@ export async function runChecked(argv: readonly string[], opts: RunOptions = {})
 export async function haveTool(name: string): Promise<boolean> {
   const r = await run(['sh', '-c', 'command -v "$1"', 'sh', name]).catch(() => undefined);
   return r?.exitCode === 0;
+}
+
+export interface PipedOptions {
+  /** 'pipe' gives `child.stdin`; a number hands the child that open file descriptor. */
+  stdin?: 'pipe' | 'ignore' | number;
+  stdout?: 'pipe' | 'ignore' | number;
+  /** Give the child a pipe as file descriptor 3 (read it from `fd3`), e.g. for xorriso `-outdev stdio:/dev/fd/3`. */
+  fd3?: boolean;
+  signal?: AbortSignal;
+  onStderrLine?: (line: string) => void;
+}
+
+export interface PipedTool {
+  stdin: NodeJS.WritableStream | undefined;
+  stdout: NodeJS.ReadableStream | undefined;
+  fd3: NodeJS.ReadableStream | undefined;
+  /** Settles when the tool has exited: its status and stderr (never rejects for a non-zero status). */
+  done: Promise<{ exitCode: number | undefined; signal: string | undefined; stderr: string; command: string }>;
+  kill(): void;
+}
+
+/**
+ * Start a tool whose data flows through streams or file descriptors we hand it
+ * (dd writing to a device we opened, xorriso writing an image into a pipe).
+ * Nothing is buffered in memory but the last stderr lines.
+ */
+export function runPiped(argv: readonly string[], opts: PipedOptions = {}): PipedTool {
+  const [file, ...args] = argv;
+  if (!file) throw new Error('runPiped: empty argv');
+  const command = displayCommand(argv);
+  const options = {
+    reject: false,
+    buffer: false,
+    extendEnv: true,
+    cancelSignal: opts.signal,
+    stdio: [opts.stdin ?? 'ignore', opts.stdout ?? 'ignore', 'pipe', ...(opts.fd3 ? ['pipe'] : [])],
+  } as Options;
+  const child = execa(file, args, options);
+  let stderr = '';
+  let pending = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    const text = chunk.toString('utf8');
+    stderr = (stderr + text).slice(-16384);
+    if (!opts.onStderrLine) return;
+    pending += text;
+    const lines = pending.split(/\r?\n|\r/);
+    pending = lines.pop() ?? '';
+    for (const line of lines) opts.onStderrLine(line);
+  });
+  const done = child.then(
+    (r) => ({ exitCode: r.exitCode, signal: r.signal, stderr, command }),
+    (e: { exitCode?: number; signal?: string }) => ({ exitCode: e.exitCode, signal: e.signal, stderr, command }),
+  );
+  return {
+    stdin: child.stdin ?? undefined,
+    stdout: child.stdout ?? undefined,
+    fd3: (child.stdio[3] as NodeJS.ReadableStream | undefined) ?? undefined,
+    done,
+    kill: () => {
+      child.kill('SIGTERM');
+    },
+  };
 }
