@@ -99,7 +99,7 @@ describe('writeStick', () => {
     const target = join(dir, 'rb.bin');
     writeFileSync(target, Buffer.concat([data, randomBytes(4096)]));
     expect((await readBackSha256(plan(target), data.length)).sha256).toBe(sha(data));
-    data[1234567] ^= 1;
+    data[1234567] = data[1234567]! ^ 1;
     expect((await readBackSha256(plan(target), data.length)).sha256).not.toBe(sha(data));
   });
 
