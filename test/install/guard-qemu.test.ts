@@ -84,6 +84,27 @@ if [ -n "$fake_arch" ]; then
 	PATH=/fellowos-test/fake-bin:$PATH
 	export FAKE_ARCH PATH
 fi
+hide=$(arg fellowos.hide-tool)
+if [ -n "$hide" ]; then
+	# A live system without that tool: a PATH of everything else.
+	mkdir -p /fellowos-test/limited-bin
+	for d in /bin /sbin /usr/bin /usr/sbin; do
+		for t in "$d"/*; do
+			n=\${t##*/}
+			[ "$n" = "$hide" ] || [ -e "/fellowos-test/limited-bin/$n" ] || ln -s "$t" "/fellowos-test/limited-bin/$n"
+		done
+	done
+	PATH=/fellowos-test/limited-bin
+	export PATH
+	echo "FELLOWOS-TEST hidden-tool: $hide $(bash -c "command -v $hide" >/dev/null 2>&1 && echo still-there || echo gone)"
+fi
+wait_disk=$(arg fellowos.wait-disk)
+if [ -n "$wait_disk" ]; then
+	# USB disks appear a moment after the modules load.
+	n=0
+	while [ ! -e "/sys/class/block/$wait_disk" ] && [ $n -lt 60 ]; do sleep 0.5; n=$((n + 1)); done
+fi
+echo "FELLOWOS-TEST fact-disks: $(ls /sys/class/block | tr '\n' ' ')"
 unset FELLOWOS_GUARD_SYSROOT FELLOWOS_GUARD_CONSOLE
 # (busybox sh runs its own applets before PATH; bash, like the guard, goes by PATH.)
 echo "FELLOWOS-TEST guard-sees-arch: $(bash -c 'uname -m')"
@@ -238,14 +259,14 @@ describe.skipIf(skip)(title, () => {
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
-  async function boot(opts: { disk?: Disk; product?: string; cmdline?: string }): Promise<Run> {
+  async function boot(opts: { disk?: Disk; product?: string; cmdline?: string; extraArgs?: string[] }): Promise<Run> {
     const result = await bootAarch64({
       kernel: KERNEL,
       initrd,
       append: `console=ttyAMA0 quiet ${opts.cmdline ?? ''}`.trim(),
       uefi: true,
       ...(opts.disk ? { nvme: { file: opts.disk.file, serial: DISK_SERIAL, snapshot: false } } : {}),
-      extraArgs: ['-smbios', `type=1,product=${opts.product ?? SPARK},serial=${SYSTEM_SERIAL}`],
+      extraArgs: ['-smbios', `type=1,product=${opts.product ?? SPARK},serial=${SYSTEM_SERIAL}`, ...(opts.extraArgs ?? [])],
       timeoutMs: 90_000,
     });
     const run = parse(result);
@@ -321,6 +342,66 @@ describe.skipIf(skip)(title, () => {
     expectRefusal(r, problems(r)[0] as string);
     expectUntouched(disk);
   }, 120_000);
+
+  /** A second emulated NVMe controller with its own disk. */
+  const secondNvme = (d: Disk, serial: string) => ['-drive', `if=none,id=nvm2,file=${d.file},format=raw`, '-device', `nvme,drive=nvm2,serial=${serial}`];
+  /** A disk in a USB enclosure: usb-storage on an xHCI controller, as a UAS/BOT NVMe enclosure shows up. */
+  const usbDisk = (d: Disk) => ['-device', 'qemu-xhci,id=xhci', '-drive', `if=none,id=usbd,file=${d.file},format=raw`, '-device', 'usb-storage,bus=xhci.0,drive=usbd,removable=off'];
+
+  it('(g) two 4 TB NVMe disks and no disk_serial: refused, both named, neither touched', async () => {
+    const disk = makeDisk(work, 'nvme-4tb-a.img', TB4);
+    const other = makeDisk(work, 'nvme-4tb-b.img', TB4);
+    const r = await boot({ disk, extraArgs: secondNvme(other, 'S7DNNJ0X999999') });
+    expect(r.report['fact-disks']).toMatch(/nvme0n1 .*nvme1n1|nvme1n1 .*nvme0n1/);
+    expectRefusal(r, `2 internal disks fit spark-4tb: /dev/nvme0n1 (${DISK_SERIAL}), /dev/nvme1n1 (S7DNNJ0X999999); pin the one to erase with hardware.disk_serial`);
+    expectUntouched(disk);
+    expectUntouched(other);
+  }, 150_000);
+
+  it('(h) two 4 TB NVMe disks with the target pinned by disk_serial: passes', async () => {
+    const disk = makeDisk(work, 'nvme-4tb-c.img', TB4);
+    const other = makeDisk(work, 'nvme-4tb-d.img', TB4);
+    const r = await boot({ disk, cmdline: 'fellowos.guard=pinned', extraArgs: secondNvme(other, 'S7DNNJ0X999999') });
+    expect(r.report['guard-exit'], r.boot.console).toBe('0');
+    expect(r.bannerCount).toBe(0);
+    expectUntouched(disk);
+    expectUntouched(other);
+  }, 150_000);
+
+  it('(i) a 4 TB disk in a USB enclosure and no internal NVMe: refused, the USB disk untouched', async () => {
+    const usb = makeDisk(work, 'usb-4tb.img', TB4);
+    const r = await boot({ cmdline: 'fellowos.wait-disk=sda', extraArgs: usbDisk(usb) });
+    expect(r.report['fact-disks']).toMatch(/\bsda\b/);
+    expectRefusal(r, 'there is no disk /dev/nvme0n1');
+    expectUntouched(usb);
+  }, 150_000);
+
+  it('(j) a 4 TB USB enclosure beside the internal NVMe does not count as a second candidate', async () => {
+    const disk = makeDisk(work, 'nvme-4tb-e.img', TB4);
+    const usb = makeDisk(work, 'usb-4tb-b.img', TB4);
+    const r = await boot({ disk, cmdline: 'fellowos.wait-disk=sda', extraArgs: usbDisk(usb) });
+    expect(r.report['fact-disks']).toMatch(/\bsda\b/);
+    expect(r.report['guard-exit'], r.boot.console).toBe('0');
+    expectUntouched(disk);
+    expectUntouched(usb);
+  }, 150_000);
+
+  it('(k) without uname in the live system the guard refuses instead of passing unchecked', async () => {
+    const disk = makeDisk(work, 'nvme-4tb-f.img', TB4);
+    const r = await boot({ disk, cmdline: 'fellowos.hide-tool=uname' });
+    expect(r.report['hidden-tool']).toBe('uname gone');
+    expect(problems(r)).toContain("the installer has no 'uname', so this machine cannot be checked");
+    expect(r.report['guard-exit']).toBe('1');
+    expectUntouched(disk);
+  }, 150_000);
+
+  it('(l) without findmnt and lsblk (the busybox live system has neither) the guard still finds the medium check and passes on the right machine', async () => {
+    const disk = makeDisk(work, 'nvme-4tb-g.img', TB4);
+    const r = await boot({ disk, cmdline: 'fellowos.hide-tool=findmnt' });
+    expect(r.report['hidden-tool']).toBe('findmnt gone');
+    expect(r.report['guard-exit'], r.boot.console).toBe('0');
+    expectUntouched(disk);
+  }, 150_000);
 
   it('(f) pinned system and NVMe serials pass when the real (space-padded) sysfs values match', async () => {
     const disk = makeDisk(work, 'nvme-4tb-pinned.img', TB4);
