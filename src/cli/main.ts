@@ -139,7 +139,9 @@ export function reportError(e: unknown, ctx: ReportContext = {}): number {
     });
   }
   if (e instanceof InterruptedError) {
-    return fail(130, { kind: 'interrupted', message: 'interrupted; nothing was written' }, () => err('build-iso: interrupted; nothing was written'));
+    // A stick write says what state the stick is in; everything else wrote nothing.
+    const message = e.message === 'interrupted' ? 'interrupted; nothing was written' : e.message;
+    return fail(130, { kind: 'interrupted', message }, () => err(`build-iso: ${message}`));
   }
   return fail(70, { kind: 'internal', message: (e as Error)?.message ?? String(e) }, () => {
     err(`build-iso: internal error: ${(e as Error)?.message ?? String(e)}`);
