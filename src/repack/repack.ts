@@ -101,7 +101,7 @@ export async function checkOutput(basePath: string, outPath: string, force: bool
 }
 
 /** Writes the files to map into `dir`, every file and directory dated `epoch` (xorriso takes their mtimes). */
-async function stage(dir: string, edits: MediumEdits, epoch: number): Promise<IsoMapping[]> {
+export async function stage(dir: string, edits: MediumEdits, epoch: number): Promise<IsoMapping[]> {
   const maps: IsoMapping[] = [];
   const folder = `/${MEDIUM_FOLDER}/`;
   const dated = new Set<string>();
@@ -203,6 +203,23 @@ export async function publishOutput(p: { tmpOut: string; tmpSum: string; outPath
   for (const t of moved) await unlink(aside(t)).catch(() => undefined);
 }
 
+/** xorriso's argv for BASE + the staged medium edits → `out` (a file, or `stdio:/dev/fd/N` for a pipe). */
+export function mediumRepackArgs(basePath: string, out: string, maps: IsoMapping[], edits: MediumEdits, epoch: number): string[] {
+  const replaced = maps.filter((m) => m.iso !== `/${MEDIUM_FOLDER}`).map((m) => m.iso);
+  return repackArgs({
+    base: basePath,
+    out,
+    maps,
+    rootOwned: [`/${MEDIUM_FOLDER}`, ...replaced],
+    fileMode: '0444',
+    dirMode: '0555',
+    folder: `/${MEDIUM_FOLDER}`,
+    executables: edits.executables,
+    execMode: '0555',
+    epoch,
+  });
+}
+
 export async function repackIso(opts: RepackOptions): Promise<RepackResult> {
   const basePath = resolve(opts.basePath);
   const outPath = resolve(opts.outPath);
@@ -228,19 +245,7 @@ export async function repackIso(opts: RepackOptions): Promise<RepackResult> {
     await rm(tmpOut, { force: true });
     await rm(tmpSum, { force: true });
     const maps = await stage(stageDir, edits, epoch);
-    const replaced = maps.filter((m) => m.iso !== `/${MEDIUM_FOLDER}`).map((m) => m.iso);
-    const argv = repackArgs({
-      base: basePath,
-      out: tmpOut,
-      maps,
-      rootOwned: [`/${MEDIUM_FOLDER}`, ...replaced],
-      fileMode: '0444',
-      dirMode: '0555',
-      folder: `/${MEDIUM_FOLDER}`,
-      executables: edits.executables,
-      execMode: '0555',
-      epoch,
-    });
+    const argv = mediumRepackArgs(basePath, tmpOut, maps, edits, epoch);
     const total = opts.base.report.sizeBytes;
     const xorriso = runChecked(argv, {
       ...(signal ? { signal } : {}),

@@ -1,5 +1,6 @@
 /** `build-iso --model M --config F --iso BASE -o OUT`: the default command. */
 import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { VendorMergeReport } from '../../compile/plan.js';
 import { UsageError, UserError } from '../../diagnostics/errors.js';
@@ -7,6 +8,8 @@ import { jsonDocument } from '../json-output.js';
 import { compileForBuild, requireModel } from '../../load/compile-config.js';
 import { readBaseMedium } from '../../repack/inspect.js';
 import { repackIso, type RepackProgress } from '../../repack/repack.js';
+import { repackToStream, streamSizeBound } from '../../repack/repack-stream.js';
+import { describeStickResult, prepareStick, writeToStick, type StickFlags } from './stick.js';
 
 /** model, config, iso and output are required; the action checks them (commander does not). */
 interface BuildFlags {
@@ -18,6 +21,8 @@ interface BuildFlags {
   confirm: boolean;
   vendorConfig: string;
   json: boolean;
+  /** The stick to write the result to (with -o: after the file is built; without: straight from xorriso). */
+  write?: string;
 }
 
 const MiB = 1024 * 1024;
@@ -82,19 +87,26 @@ export function register(program: Command): void {
     .option('--model <model>', 'device model, see `build-iso models` (required)')
     .option('--config <file>', 'device config YAML (required)')
     .option('--iso <file>', 'the base DGX OS installer ISO (required; read only, never modified)')
-    .option('-o, --output <file>', 'the ISO to write (required; OUT.sha256 is written beside it)')
+    .option('-o, --output <file>', 'the ISO to write (required unless --write; OUT.sha256 is written beside it)')
+    .option('--write <device>', 'also write the image to this USB stick and verify it; without -o straight onto the stick, no image file')
+    .option('--yes', '--write: do not ask; needs --device-serial', false)
+    .option('--device-serial <serial>', "--write: the stick's serial (see build-iso devices)")
+    .option('--allow-non-removable', '--write: allow a fixed disk (needs --device-serial)', false)
+    .option('--unmount', "--write: unmount the stick's own mounted partitions first", false)
     .option('--force', 'overwrite an existing output file and its .sha256', false)
     .option('--confirm', "leave 'autoinstall' off the kernel line: the installer asks before it erases the disk", false)
     .option('--vendor-config <policy>', "keep: merge the base image's own autoinstall into ours; ignore: use ours alone", 'keep')
     .option('--json', 'print the result (or the error) as JSON', false)
-    .action(async (o: BuildFlags) => {
-      for (const [flag, key] of [['--model <model>', 'model'], ['--config <file>', 'config'], ['--iso <file>', 'iso'], ['-o, --output <file>', 'output']] as const) {
+    .action(async (o: BuildFlags & StickFlags) => {
+      const required = [['--model <model>', 'model'], ['--config <file>', 'config'], ['--iso <file>', 'iso'], ...(o.write === undefined ? [['-o, --output <file>', 'output']] : [])] as const;
+      for (const [flag, key] of required) {
         if ((o as Partial<BuildFlags>)[key] === undefined) throw new UsageError(`required option '${flag}' not specified`);
       }
       if (o.vendorConfig !== 'keep' && o.vendorConfig !== 'ignore') {
         throw new UsageError(`--vendor-config '${o.vendorConfig}' is not one of keep, ignore`);
       }
       const model = requireModel(o.model);
+      if (o.write !== undefined && o.output === undefined) return buildOntoStick(o);
       if (existsSync(o.output) && !o.force) throw new UserError(`${o.output} already exists`, 'pass --force to overwrite it');
       const base = await readBaseMedium(o.iso, { model });
       const plan = await compileForBuild({
@@ -104,6 +116,8 @@ export function register(program: Command): void {
         vendorPolicy: o.vendorConfig,
         confirm: o.confirm,
       });
+      // The stick is chosen and confirmed before anything is built.
+      const stick = o.write === undefined ? undefined : await prepareStick(o.write, o, { imageBytes: streamSizeBound(base.report.sizeBytes), inputs: [{ what: `the base ISO ${o.iso}`, path: o.iso }, { what: `the output folder of ${o.output}`, path: dirname(resolve(o.output)) }] });
       const progress = progressPrinter(process.stderr);
       const showProgress = !o.json || process.stderr.isTTY === true;
       const result = await interruptible((signal) =>
@@ -118,7 +132,8 @@ export function register(program: Command): void {
           ...(showProgress ? { onProgress: (p: RepackProgress) => progress.update(p) } : {}),
         }).finally(() => progress.end()),
       );
-      const warnings = [...base.report.warnings, ...plan.warnings.map((w) => w.message), ...result.warnings];
+      const written = stick ? await writeToStick(stick, { kind: 'file', path: result.outPath, bytes: result.sizeBytes }, { expectSha256: result.sha256 }) : undefined;
+      const warnings = [...base.report.warnings, ...plan.warnings.map((w) => w.message), ...result.warnings, ...(stick?.warnings ?? [])];
       const vendorSource = o.vendorConfig === 'keep' ? base.vendorAutoinstall?.source : undefined;
       if (o.json) {
         process.stdout.write(
@@ -133,6 +148,7 @@ export function register(program: Command): void {
             vendorAutoinstall: vendorSource ? { source: vendorSource, merge: plan.vendorMerge ?? null } : null,
             changed: result.changed,
             sourceDateEpoch: result.epoch,
+            ...(written ? { stick: { device: written.target, bytes: written.bytes, sha256: written.sha256, verified: true } } : {}),
             warnings,
           }),
         );
@@ -147,6 +163,48 @@ export function register(program: Command): void {
       for (const k of result.kernelLines) out.push(`  ${k.trim()}`);
       out.push(`wrote ${result.outPath} (${(result.sizeBytes / 1024 ** 3).toFixed(2)} GiB)`);
       out.push(`sha256 ${result.sha256}  (${result.sha256Path})`);
+      if (written && stick) out.push(...describeStickResult(written, stick.device));
       process.stdout.write(`${out.join('\n')}\n`);
     });
+}
+
+/** `--write DEVICE` without -o: xorriso's output goes through the hash straight onto the stick; no image file. */
+async function buildOntoStick(o: BuildFlags & StickFlags & { write: string }): Promise<void> {
+  const model = requireModel(o.model);
+  const base = await readBaseMedium(o.iso, { model });
+  const plan = await compileForBuild({
+    configPath: o.config,
+    modelId: o.model,
+    ...(base.vendorAutoinstall ? { vendorAutoinstall: base.vendorAutoinstall } : {}),
+    vendorPolicy: o.vendorConfig,
+    confirm: o.confirm,
+  });
+  const stick = await prepareStick(o.write, o, { imageBytes: streamSizeBound(base.report.sizeBytes), inputs: [{ what: `the base ISO ${o.iso}`, path: o.iso }] });
+  const built = await interruptible((signal) =>
+    repackToStream({ basePath: o.iso, base, plan, confirm: o.confirm, signal }, (image) => writeToStick(stick, image)),
+  );
+  const r = built.value;
+  const warnings = [...base.report.warnings, ...plan.warnings.map((w) => w.message), ...built.warnings, ...stick.warnings];
+  if (o.json) {
+    process.stdout.write(
+      jsonDocument('build', {
+        output: null,
+        sha256: r.sha256,
+        sizeBytes: r.bytes,
+        autoinstallPath: plan.autoinstallPath,
+        kernelLines: built.kernelLines,
+        confirm: o.confirm,
+        changed: built.changed,
+        sourceDateEpoch: built.epoch,
+        stick: { device: r.target, bytes: r.bytes, sha256: r.sha256, verified: true },
+        warnings,
+      }),
+    );
+    return;
+  }
+  const out = warnings.map((w) => `warning: ${w}`);
+  out.push(`boot entry: ${plan.grubTitle}${o.confirm ? ' (asks before erasing: --confirm)' : ''}`);
+  for (const k of built.kernelLines) out.push(`  ${k.trim()}`);
+  out.push(...describeStickResult(r, stick.device));
+  process.stdout.write(`${out.join('\n')}\n`);
 }
