@@ -8,6 +8,11 @@
  *    Enter (pressEnterAtMenu, default on), which boots the same default entry at once.
  *  - direct kernel boot (kernel + initrd [+ append]), no firmware, for guests that run
  *    a test script (e.g. with an emulated NVMe disk).
+ *  - network boot (netboot): UEFI firmware PXE on a virtio NIC. QEMU's user networking
+ *    (restricted: nothing leaves QEMU) answers DHCP with `bootfile` and serves tftpDir
+ *    by TFTP; guestfwd forwards a guest address to a host one (e.g. a test's nginx on
+ *    127.0.0.1). A forward is one chardev connection made when QEMU starts: it carries
+ *    one guest TCP connection.
  *
  * The stand-in media, kernel and test initrd come from test/media/build-standins.sh
  * (.cache/media). Their /init prints "FELLOWOS-TEST ..." lines, then
@@ -26,6 +31,16 @@ export interface BootOptions {
   initrd?: string;
   /** Kernel command line for direct kernel boot. */
   append?: string;
+  /** Network boot: firmware PXE -> QEMU's DHCP/TFTP (tftpDir, bootfile) on a virtio NIC. */
+  netboot?: {
+    tftpDir: string;
+    /** Path of the loader in tftpDir that DHCP hands out. */
+    bootfile: string;
+    /** The NIC's MAC (default 52:54:00:12:34:56). */
+    mac?: string;
+    /** Guest address:port forwarded to a host address:port, e.g. 10.0.2.100:80 -> 127.0.0.1:18080. */
+    guestfwd?: { guest: string; host: string }[];
+  };
   /** Emulated NVMe disk backed by a raw image (writable unless snapshot). */
   nvme?: { file: string; serial?: string; snapshot?: boolean };
   /** Kill QEMU after this long (default 120 s). */
@@ -84,8 +99,9 @@ function optValue(v: string): string {
 /** The QEMU command line (without the binary) for opts. Pure. */
 export function buildQemuArgs(opts: BootOptions, firmware: string): string[] {
   const direct = opts.kernel !== undefined;
-  if (direct === (opts.iso !== undefined)) {
-    throw new Error('bootAarch64: give either iso or kernel (direct boot), not both or neither');
+  const sources = [opts.iso, opts.kernel, opts.netboot].filter((s) => s !== undefined).length;
+  if (sources !== 1) {
+    throw new Error('bootAarch64: give either iso or kernel (direct boot) or netboot, exactly one');
   }
   if (!direct && (opts.initrd !== undefined || opts.append !== undefined)) {
     throw new Error('bootAarch64: initrd/append only go with kernel (direct boot)');
@@ -108,6 +124,13 @@ export function buildQemuArgs(opts: BootOptions, firmware: string): string[] {
     args.push('-kernel', opts.kernel as string);
     if (opts.initrd !== undefined) args.push('-initrd', opts.initrd);
     if (opts.append !== undefined) args.push('-append', opts.append);
+  } else if (opts.netboot) {
+    const n = opts.netboot;
+    const fwd = (n.guestfwd ?? []).map((f) => `,guestfwd=tcp:${f.guest}-tcp:${f.host}`).join('');
+    args.push(
+      '-netdev', `user,id=n0,restrict=on,tftp=${optValue(n.tftpDir)},bootfile=${optValue(n.bootfile)}${fwd}`,
+      '-device', `virtio-net-pci,netdev=n0,mac=${n.mac ?? '52:54:00:12:34:56'},bootindex=0`,
+    );
   } else {
     const iso = optValue(opts.iso as string);
     if ((opts.as ?? 'cdrom') === 'cdrom') {
