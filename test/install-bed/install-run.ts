@@ -1,0 +1,157 @@
+/**
+ * The whole real install of one config, in the test bed: compile it, install it with
+ * the real curtin and OpenZFS in the installer guest onto a sparse NVMe of the
+ * model's smallest accepted size, boot the result through UEFI twice, and check the
+ * installed system from inside. Used by `npm run install-test` and by the suite.
+ */
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { compile } from '../../src/compile/compile.js';
+import { loadStaticPayload, loadTemplates } from '../../src/load/sources.js';
+import { findModel } from '../../src/models/catalog.js';
+import { resolveBuild } from '../../src/resolve/resolve-build.js';
+import { validateConfigText } from '../../src/validate/validate-config.js';
+import { bootDisk, REPO, runJob, sparseDisk } from '../helpers/guest.js';
+import { evaluate, parseFacts, type Check } from './checks.js';
+import { planInstall, type InstallPlan } from './install-plan.js';
+
+const HERE = join(REPO, 'test', 'install-bed');
+
+export interface InstallOptions {
+  model: string;
+  /** Config file path. */
+  config: string;
+  /** Disk size; default the model's smallest accepted size (whole 512-byte sectors). */
+  diskBytes?: number;
+  /** NVMe serial the guest sees. */
+  serial?: string;
+  /** Boot the installed disk (default true) and how often (default 2). */
+  boots?: number;
+  /** Keep the disk image and job folder here (default: a temp folder, removed after). */
+  workDir?: string;
+  log?: (line: string) => void;
+}
+
+export interface StageTime {
+  stage: string;
+  ok: boolean;
+  seconds: number;
+}
+
+export interface InstallResult {
+  installed: boolean;
+  booted: boolean;
+  checks: Check[];
+  stages: StageTime[];
+  accel: string;
+  /** Why it did not install or boot, with the end of the failing log. */
+  error?: string;
+  workDir: string;
+}
+
+/** The install planned for a config (pure apart from reading the config and templates). */
+export function planFor(model: string, configPath: string, diskBytes: number, serial: string): InstallPlan {
+  const m = findModel(model);
+  if (!m) throw new Error(`no model ${model}`);
+  const configText = readFileSync(configPath, 'utf8');
+  const compiled = compile({ configText, model: m, templates: loadTemplates(), staticPayload: loadStaticPayload(), toolVersion: 'install-bed' });
+  if (!compiled.plan) {
+    throw new Error(`${configPath} does not compile: ${compiled.diagnostics.map((d) => `${d.line}:${d.col} ${d.code} ${d.message}`).join('; ')}`);
+  }
+  const checked = validateConfigText(configText);
+  const { build } = resolveBuild(m, checked.config!, checked.parsed.locate);
+  if (!build) throw new Error(`${configPath} does not resolve`);
+  return planInstall({
+    name: `${model}:${configPath}`,
+    plan: compiled.plan,
+    build,
+    // udev's ID_SERIAL of a QEMU NVMe namespace, which subiquity passes to curtin.
+    disk: { path: '/dev/nvme0n1', serial: `QEMU_NVMe_Ctrl_${serial}_1`, sizeBytes: diskBytes },
+    jobScript: readFileSync(join(HERE, 'install-job.sh'), 'utf8'),
+    probeScript: readFileSync(join(HERE, 'probe', 'fellowos-testbed-probe'), 'utf8'),
+  });
+}
+
+function writeJob(dir: string, plan: InstallPlan): void {
+  for (const [rel, f] of Object.entries(plan.files)) {
+    const p = join(dir, rel);
+    mkdirSync(dirname(p), { recursive: true });
+    writeFileSync(p, f.content);
+    chmodSync(p, f.mode);
+  }
+}
+
+export function smallestDisk(model: string): number {
+  const m = findModel(model);
+  if (!m) throw new Error(`no model ${model}`);
+  return Math.ceil(m.disk.minBytes / 512) * 512;
+}
+
+function stagesOf(text: string): StageTime[] {
+  return [...text.matchAll(/^FELLOWOS-STAGE (\S+) (ok|failed) (\d+)$/gm)].map((m) => ({ stage: m[1] as string, ok: m[2] === 'ok', seconds: Number(m[3]) }));
+}
+
+export async function runInstall(o: InstallOptions): Promise<InstallResult> {
+  const log = o.log ?? (() => {});
+  const diskBytes = o.diskBytes ?? smallestDisk(o.model);
+  const serial = o.serial ?? 'FELLOWOS0NVME1';
+  const workDir = o.workDir ?? mkdtempSync(join(tmpdir(), 'fellowos-install-'));
+  const keep = o.workDir !== undefined;
+  mkdirSync(workDir, { recursive: true });
+  const plan = planFor(o.model, o.config, diskBytes, serial);
+  const jobDir = join(workDir, 'job');
+  rmSync(jobDir, { recursive: true, force: true });
+  writeJob(jobDir, plan);
+  const disk = sparseDisk(join(workDir, 'nvme.img'), diskBytes);
+  const vars = join(workDir, 'OVMF_VARS.fd');
+  rmSync(vars, { force: true });
+  const disks = [{ file: disk, serial }];
+  const result: InstallResult = { installed: false, booted: false, checks: [], stages: [], accel: '', workDir };
+  try {
+    log(`installing ${o.config} (${o.model}) onto a ${diskBytes}-byte NVMe`);
+    let pending = '';
+    const job = await runJob({
+      script: plan.files['job.sh']!.content.toString(),
+      jobDir,
+      disks,
+      vars,
+      withSource: true,
+      timeoutMs: 45 * 60_000,
+      onConsole: (c) => {
+        pending += c;
+        const lines = pending.split('\n');
+        pending = lines.pop() ?? '';
+        for (const line of lines) if (line.startsWith('FELLOWOS-STAGE')) log(line.trim());
+      },
+    });
+    result.accel = job.accel;
+    result.stages.push(...stagesOf(job.log));
+    result.stages.push({ stage: 'install-total', ok: job.exitCode === 0, seconds: Math.round(job.ms / 1000) });
+    if (job.exitCode !== 0) {
+      result.error = `the install failed (${job.timedOut ? 'timed out' : `exit ${job.exitCode}`}); the end of its console:\n${job.console.slice(-6000)}`;
+      return result;
+    }
+    result.installed = true;
+    const boots = o.boots ?? 2;
+    for (let i = 1; i <= boots; i++) {
+      log(`boot ${i} of the installed disk`);
+      const b = await bootDisk({ disks, vars, timeoutMs: 15 * 60_000, until: /FELLOWOS-PROBE-DONE/ });
+      result.stages.push({ stage: `boot-${i}`, ok: /FELLOWOS-PROBE-DONE/.test(b.console), seconds: Math.round(b.ms / 1000) });
+      writeFileSync(join(workDir, `boot-${i}.console`), b.console);
+      if (!/FELLOWOS-PROBE-DONE/.test(b.console)) {
+        result.error = `boot ${i} did not reach the probe (${b.timedOut ? 'timed out' : 'QEMU exited'}); the end of its console:\n${b.console.slice(-6000)}`;
+        return result;
+      }
+      const facts = parseFacts(b.console);
+      const checks = evaluate(facts, plan.expect).map((c) => ({ ...c, name: boots > 1 ? `boot ${i}: ${c.name}` : c.name }));
+      const bootNo = Number((facts.boot ?? '').trim());
+      checks.unshift({ name: `boot ${i}: booted from the disk`, ok: bootNo === i, detail: `probe run ${bootNo} on this disk` });
+      result.checks.push(...checks);
+    }
+    result.booted = true;
+    return result;
+  } finally {
+    if (!keep) rmSync(workDir, { recursive: true, force: true });
+  }
+}
