@@ -10,7 +10,7 @@ import { InterruptedError, MediaError } from '../diagnostics/errors.js';
 import { runChecked } from '../tools/run.js';
 import { sha256File } from './follow-hash.js';
 import type { VerifyCheck } from './verify.js';
-import { blockdevSizeArgs } from './xorriso-args.js';
+import { blockdevFlushArgs, blockdevSizeArgs } from './xorriso-args.js';
 
 const CHUNK = 4 * 1024 * 1024;
 
@@ -83,6 +83,11 @@ export async function verifyWritten(device: string, image: string, opts: { signa
     return report(0);
   }
   checks.push({ name: 'device size', status: 'pass', detail: `${size.kind} of ${size.bytes} bytes holds the image's ${want}` });
+  if (size.kind === 'block device') {
+    // Compare what the stick holds, not what the page cache remembers of the write.
+    const flushed = await runChecked(blockdevFlushArgs(dev), { doing: `dropping the cache of ${dev}` }).then(() => true, () => false);
+    if (!flushed) checks.push({ name: 'device cache', status: 'note', detail: `could not drop ${dev}'s page cache (needs root); the bytes compared may come from memory` });
+  }
 
   const a = await open(img, 'r');
   const b = await open(dev, 'r');

@@ -126,3 +126,8 @@ export function mdirArgs(iso: string, offset: number, dir: string): string[] {
 export function blockdevSizeArgs(device: string): string[] {
   return ['blockdev', '--getsize64', device];
 }
+
+/** BLKFLSBUF: drop the device's buffer cache, so what is read next comes from the device itself. */
+export function blockdevFlushArgs(device: string): string[] {
+  return ['blockdev', '--flushbufs', device];
+}

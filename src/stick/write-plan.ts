@@ -46,9 +46,7 @@ export function ddReadArgs(target: string, bytes: number, p: Pick<WritePlan, 'bl
 }
 
 /** BLKFLSBUF: write out and drop the device's buffer cache, so the read-back comes from the stick. */
-export function flushBuffersArgs(device: string): string[] {
-  return ['blockdev', '--flushbufs', device];
-}
+export { blockdevFlushArgs as flushBuffersArgs } from '../repack/xorriso-args.js';
 
 export function umountArgs(partition: string): string[] {
   return ['umount', partition];

@@ -98,7 +98,7 @@ export function register(program: Command): void {
     .option('--vendor-config <policy>', "keep: merge the base image's own autoinstall into ours; ignore: use ours alone", 'keep')
     .option('--json', 'print the result (or the error) as JSON', false)
     .action(async (o: BuildFlags & StickFlags) => {
-      const required = [['--model <model>', 'model'], ['--config <file>', 'config'], ['--iso <file>', 'iso'], ...(o.write === undefined ? [['-o, --output <file>', 'output']] : [])] as const;
+      const required: [string, keyof BuildFlags][] = [['--model <model>', 'model'], ['--config <file>', 'config'], ['--iso <file>', 'iso'], ...(o.write === undefined ? [['-o, --output <file>', 'output'] as [string, keyof BuildFlags]] : [])];
       for (const [flag, key] of required) {
         if ((o as Partial<BuildFlags>)[key] === undefined) throw new UsageError(`required option '${flag}' not specified`);
       }
@@ -106,7 +106,7 @@ export function register(program: Command): void {
         throw new UsageError(`--vendor-config '${o.vendorConfig}' is not one of keep, ignore`);
       }
       const model = requireModel(o.model);
-      if (o.write !== undefined && o.output === undefined) return buildOntoStick(o);
+      if (o.write !== undefined && o.output === undefined) return buildOntoStick({ ...o, write: o.write }, o.vendorConfig);
       if (existsSync(o.output) && !o.force) throw new UserError(`${o.output} already exists`, 'pass --force to overwrite it');
       const base = await readBaseMedium(o.iso, { model });
       const plan = await compileForBuild({
@@ -169,14 +169,14 @@ export function register(program: Command): void {
 }
 
 /** `--write DEVICE` without -o: xorriso's output goes through the hash straight onto the stick; no image file. */
-async function buildOntoStick(o: BuildFlags & StickFlags & { write: string }): Promise<void> {
+async function buildOntoStick(o: BuildFlags & StickFlags & { write: string }, vendorPolicy: 'keep' | 'ignore'): Promise<void> {
   const model = requireModel(o.model);
   const base = await readBaseMedium(o.iso, { model });
   const plan = await compileForBuild({
     configPath: o.config,
     modelId: o.model,
     ...(base.vendorAutoinstall ? { vendorAutoinstall: base.vendorAutoinstall } : {}),
-    vendorPolicy: o.vendorConfig,
+    vendorPolicy,
     confirm: o.confirm,
   });
   const stick = await prepareStick(o.write, o, { imageBytes: streamSizeBound(base.report.sizeBytes), inputs: [{ what: `the base ISO ${o.iso}`, path: o.iso }] });
