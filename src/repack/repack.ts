@@ -247,6 +247,8 @@ export async function repackIso(opts: RepackOptions): Promise<RepackResult> {
     const maps = await stage(stageDir, edits, epoch);
     const argv = mediumRepackArgs(basePath, tmpOut, maps, edits, epoch);
     const total = opts.base.report.sizeBytes;
+    // Every message line (not the progress ones), to find an OS cause anywhere in them on failure.
+    const messages: string[] = [];
     const xorriso = runChecked(argv, {
       ...(signal ? { signal } : {}),
       doing: 'writing the image',
@@ -254,6 +256,7 @@ export async function repackIso(opts: RepackOptions): Promise<RepackResult> {
       onStderrLine: (line) => {
         const p = parseXorrisoProgress(line);
         if (p) opts.onProgress?.({ writtenBytes: p.writtenBytes, totalBytes: p.totalBytes || total });
+        else if (messages.length < 1000) messages.push(line);
       },
     });
     // Both settle before anything is cleaned up, so xorriso cannot recreate the temporary file afterwards.
@@ -261,7 +264,7 @@ export async function repackIso(opts: RepackOptions): Promise<RepackResult> {
     // On Ctrl-C the terminal signals xorriso too; it may exit before our handler has run.
     if (writing.status === 'rejected' && signal && !signal.aborted) await new Promise((r) => setTimeout(r, 100));
     if (signal?.aborted) throw new InterruptedError();
-    if (writing.status === 'rejected') throw toolOsError(writing.reason, `cannot write ${outPath}`) ?? writing.reason;
+    if (writing.status === 'rejected') throw toolOsError(writing.reason, `cannot write ${outPath}`, messages.join('\n')) ?? writing.reason;
     if (hashing.status === 'rejected') throw hashing.reason;
     const hashed = hashing.value;
 

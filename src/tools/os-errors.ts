@@ -46,9 +46,9 @@ export function osError(e: unknown, doing: string): UserError | undefined {
 }
 
 /** A tool that failed because of the OS: one line; the exact command and its output only in debug output. */
-export function toolOsError(e: unknown, doing: string): UserError | undefined {
+export function toolOsError(e: unknown, doing: string, allStderr?: string): UserError | undefined {
   if (!(e instanceof ToolError)) return undefined;
-  const c = osCauseInText(e.stderr);
+  const c = osCauseInText(e.stderr) ?? (allStderr === undefined ? undefined : osCauseInText(allStderr));
   if (!c) return undefined;
   return new UserError(`${doing}: ${c.cause}`, c.hint, `command: ${e.command}\n${e.stderr.trim()}`);
 }

@@ -20,7 +20,7 @@ const BASES = [
   { name: 'DGX OS 7.4.0 stand-in', iso: join(MEDIA, 'dgxos-7.4.0-standin-arm64.iso'), vendor: true },
   { name: 'Ubuntu 24.04 live-server stand-in', iso: join(MEDIA, 'ubuntu-24.04-standin-live-server-arm64.iso'), vendor: false },
 ];
-const CONFIG = join(REPO, 'examples', 'spark-4tb.yaml');
+const CONFIG = join(REPO, 'test', 'fixtures', 'configs', 'example-spark-4tb.yaml');
 
 const q = qemuAvailable();
 const missing = [!q.ok ? q.why : undefined, ...BASES.filter((b) => !existsSync(b.iso)).map((b) => `${b.iso} not built`)].filter(Boolean);

@@ -8,7 +8,7 @@ import { verifyIso } from '../../src/repack/verify.js';
 import { runCli } from '../helpers/cli.js';
 import { buildFixtureIso, sha256Of } from './fixture-iso.js';
 
-const CONFIG = join(import.meta.dirname, '..', '..', 'examples', 'spark-4tb.yaml');
+const CONFIG = join(import.meta.dirname, '..', 'fixtures', 'configs', 'example-spark-4tb.yaml');
 let dir: string;
 let basePath: string;
 

@@ -170,7 +170,7 @@ describe('OS errors: one line with the cause and a hint', () => {
   it.skipIf(!canUnshare)('disk full while xorriso writes: one line and a hint; the command only with --debug', () => {
     const fill = 'dd if=/dev/zero of="$MNT/fill" bs=1M status=none 2>/dev/null || true';
     const r = inTmpfs('size=80m', buildTo('$MNT/o.iso'), { FAKE_BEFORE: fill });
-    expect(r.status).toBe(1);
+    expect(r.status, r.stderr).toBe(1);
     expect(r.stderr).toMatch(/^build-iso: error: cannot write \S+o\.iso: no space left on the device\n {2}hint: free some space or write the image elsewhere \(-o\)\n$/m);
     expect(r.stderr).not.toContain('-outdev');
     const d = inTmpfs('size=80m', [...buildTo('$MNT/o.iso'), '--debug'], { FAKE_BEFORE: fill });

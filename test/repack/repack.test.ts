@@ -178,7 +178,7 @@ describe('failures leave nothing behind', () => {
       const outPath = join(d, 'spark-01.iso');
       const child = spawn(
         process.execPath,
-        ['--import', 'tsx', join(REPO, 'test', 'repack', 'cli-entry.ts'), '--model', 'spark-4tb', '--config', join(REPO, 'examples', 'spark-4tb.yaml'), '--iso', basePath, '-o', outPath],
+        ['--import', 'tsx', join(REPO, 'test', 'repack', 'cli-entry.ts'), '--model', 'spark-4tb', '--config', join(REPO, 'test', 'fixtures', 'configs', 'example-spark-4tb.yaml'), '--iso', basePath, '-o', outPath],
         { cwd: REPO, env: { ...process.env, PATH: `${fakeBin}:${process.env.PATH}`, FAKE_XORRISO: 'hang' }, stdio: ['ignore', 'pipe', 'pipe'] },
       );
       let stderr = '';

@@ -42,7 +42,7 @@ async function build(name: string, env: Record<string, string | undefined>): Pro
 }
 
 describe.skipIf(!haveMedia && !process.env.CI)('reproducible builds (stand-in DGX OS medium)', () => {
-  it('two builds a few seconds apart are byte-identical (timestamps pinned to the base volume's date)', async () => {
+  it('two builds a few seconds apart are byte-identical (timestamps pinned to the base volume date)', async () => {
     const a = await build('a.iso', {});
     await new Promise((r) => setTimeout(r, 2100));
     const b = await build('b.iso', {});
