@@ -17,10 +17,12 @@
 import { readdirSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compile } from '../../src/compile/compile.js';
 import { sha256 } from '../../src/compile/manifest.js';
 import { machineFolder } from '../../src/fleet/fleet-plan.js';
+import { overriddenConfigText } from '../../src/fleet/machine-config.js';
 import { loadStaticPayload, loadTemplates } from '../../src/load/sources.js';
 import { findModel } from '../../src/models/catalog.js';
 import { readBaseMedium } from '../../src/repack/inspect.js';
@@ -65,7 +67,7 @@ describe.skipIf(skip)(skip ? `netboot boot (skipped: ${why})` : 'netboot tree in
   let nginx: Nginx | undefined;
   let good = '';
   let wrong = '';
-  let expectedSpark03 = '';
+  const expected: Record<string, string> = {};
 
   /** `build-iso netboot` for the fleet into out, with the image announced at url. */
   async function netboot(base: string, out: string, url: string): Promise<void> {
@@ -91,18 +93,23 @@ describe.skipIf(skip)(skip ? `netboot boot (skipped: ${why})` : 'netboot tree in
     expect(location).toContain(`alias ${good}/http/;`);
     nginx = await startNginx(join(work, 'nginx'), location, { idleSeconds: 600 });
 
-    // Independent compile of spark-03's own config for its folder, with the same vendor config.
+    // Independent compiles of a machine's own config text for its folder, with the same vendor config.
     const vendor = (await readBaseMedium(base)).vendorAutoinstall!.document;
-    const c = compile({
-      configText: readFileSync(join(FLEET_DIR, 'spark-03.yaml'), 'utf8'),
-      model: findModel('spark-4tb')!,
-      templates: loadTemplates(),
-      staticPayload: loadStaticPayload(),
-      toolVersion: (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string }).version,
-      vendorAutoinstall: vendor,
-      mediumFolder: machineFolder('spark-03'),
-    });
-    expectedSpark03 = sha256(c.plan!.files.find((f) => f.path === 'autoinstall.yaml')!.content);
+    const one = (name: string, configText: string) => {
+      const c = compile({
+        configText,
+        model: findModel('spark-4tb')!,
+        templates: loadTemplates(),
+        staticPayload: loadStaticPayload(),
+        toolVersion: (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string }).version,
+        vendorAutoinstall: vendor,
+        mediumFolder: machineFolder(name),
+      });
+      expected[name] = sha256(c.plan!.files.find((f) => f.path === 'autoinstall.yaml')!.content);
+    };
+    one('spark-03', readFileSync(join(FLEET_DIR, 'spark-03.yaml'), 'utf8'));
+    const fleet = parse(readFileSync(join(FLEET_DIR, 'fleet.yaml'), 'utf8')) as { machines: { name: string; overrides?: Record<string, unknown> }[] };
+    one('spark-01', overriddenConfigText(parse(readFileSync(join(FLEET_DIR, 'base.yaml'), 'utf8')) as unknown, fleet.machines.find((m) => m.name === 'spark-01')!.overrides!));
   }, 300_000);
 
   afterAll(async () => {
@@ -112,11 +119,12 @@ describe.skipIf(skip)(skip ? `netboot boot (skipped: ${why})` : 'netboot tree in
   });
 
   /** PXE-boot the guest from tree's tftp/ with mac; returns the boot, its report and nginx's new log lines. */
-  async function pxe(tree: string, mac: string): Promise<{ boot: BootResult; rep: Record<string, string>; log: string[] }> {
+  async function pxe(tree: string, mac: string, extraArgs: string[] = []): Promise<{ boot: BootResult; rep: Record<string, string>; log: string[] }> {
     const before = nginx!.accessLog().length;
     const boot = await bootAarch64({
       netboot: { tftpDir: join(tree, 'tftp'), bootfile: 'grubnetaa64.efi', mac, guestfwd: [{ guest: `${SERVER}:80`, host: `127.0.0.1:${nginx!.port}` }] },
       timeoutMs: 240_000,
+      extraArgs,
     });
     expect(boot.timedOut, boot.console.slice(-3000)).toBe(false);
     expect(boot.console).toContain('FELLOWOS-TEST-DONE');
@@ -153,10 +161,21 @@ describe.skipIf(skip)(skip ? `netboot boot (skipped: ${why})` : 'netboot tree in
     expect(rep['image-sha256']).toBe(sha256(readFileSync(image)));
     expect(rep.md5).toBe('ok');
     // The config found in it is spark-03's, as an independent compile makes it.
-    expect(rep['autoinstall-sha256']).toBe(expectedSpark03);
+    expect(rep['autoinstall-sha256']).toBe(expected['spark-03']);
     expect(rep['main-exit']).toBe('0');
     expect(log.filter((l) => l.includes('"GET /fellowos/fellowos.iso HTTP/1.1" 200 '))).toHaveLength(1);
     console.log(`netboot spark-03: ${(boot.ms / 1000).toFixed(1)} s (PXE, GRUB, kernel, DHCP, ${(statSync(image).size / 1048576).toFixed(0)} MiB over HTTP)`);
+  }, 300_000);
+
+  it("SMBIOS serial SPARK-SN-0001 (MAC unknown): GRUB's smbios check picks spark-01, and the guest finds exactly spark-01's config", async () => {
+    const { boot, rep, log } = await pxe(good, '52:54:00:fe:00:01', ['-smbios', 'type=1,product=NVIDIA DGX Spark,serial=SPARK-SN-0001']);
+    expect(rep.cmdline).toBe(`BOOT_IMAGE=${kernelLine(good, 'fellowos-install-spark-01').replace(/^linux /, '')}`);
+    expect(rep.autoinstallpath).toBe('/cdrom/fellowos/machines/spark-01/autoinstall.yaml');
+    expect(rep['autoinstall-sha256']).toBe(expected['spark-01']);
+    expect(rep.md5).toBe('ok');
+    expect(rep['main-exit']).toBe('0');
+    expect(log.filter((l) => l.includes('"GET /fellowos/fellowos.iso HTTP/1.1" 200 '))).toHaveLength(1);
+    console.log(`netboot spark-01 by serial: ${(boot.ms / 1000).toFixed(1)} s`);
   }, 300_000);
 
   it("an unknown MAC gets the fleet entry; an image URL the server does not have: the guest's fetch fails and nginx logs a 404", async () => {
