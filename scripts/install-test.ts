@@ -17,14 +17,14 @@ import { ensureGuests, guestUnavailable } from '../test/helpers/guest.js';
 import { runInstall } from '../test/install-bed/install-run.js';
 
 function usage(message: string): never {
-  process.stderr.write(`install-test: ${message}\nusage: npm run install-test -- --model M --config FILE [--disk-bytes N] [--keep DIR]\n`);
+  process.stderr.write(`install-test: ${message}\nusage: npm run install-test -- --model M --config FILE [--disk-bytes N] [--keep DIR] [--boots N] [--smp N]\n`);
   process.exit(2);
 }
 
 let values;
 try {
   ({ values } = parseArgs({
-    options: { model: { type: 'string' }, config: { type: 'string' }, 'disk-bytes': { type: 'string' }, keep: { type: 'string' }, boots: { type: 'string' } },
+    options: { model: { type: 'string' }, config: { type: 'string' }, 'disk-bytes': { type: 'string' }, keep: { type: 'string' }, boots: { type: 'string' }, smp: { type: 'string' } },
     strict: true,
   }));
 } catch (err) {
@@ -52,6 +52,7 @@ try {
     ...(diskBytes !== undefined ? { diskBytes } : {}),
     ...(values.keep ? { workDir: values.keep } : {}),
     ...(values.boots ? { boots: Number(values.boots) } : {}),
+    ...(values.smp ? { smp: Number(values.smp) } : {}),
     log: say,
   });
   for (const s of r.stages) say(`${s.stage}: ${s.ok ? 'ok' : 'FAILED'} in ${s.seconds} s`);

@@ -11,6 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureGuests, guestUnavailable } from './helpers/guest.js';
 import { qemuAvailable, QEMU_BINARY } from './helpers/qemu.js';
 
 const REPO = fileURLToPath(new URL('../', import.meta.url));
@@ -74,4 +75,24 @@ export default function setup(): void {
     }
     skipOrThrow(`${SCRIPT} failed (${cause})${last ? `: ${last}` : ''}`);
   }
+  setupGuests();
+}
+
+/**
+ * The x86_64 guests of the real-install test bed (test/guest/build-guests.sh, cached;
+ * about 10 min cold, a second when nothing changed), built here so that every test
+ * file that boots one finds them. Where the test bed cannot run, those tests skip
+ * and say why; under CI that is an error.
+ */
+function setupGuests(): void {
+  const why = guestUnavailable();
+  if (why !== undefined) {
+    if (process.env.CI) throw new Error(`global setup: the real-install test bed cannot run in CI: ${why}`);
+    console.warn(`[global-setup] real-install and USB tests will be skipped: ${why}`);
+    return;
+  }
+  // Print the build's step times only when something was built.
+  ensureGuests((s) => {
+    if (/ took /.test(s)) process.stderr.write(s);
+  });
 }

@@ -83,7 +83,7 @@ while (($# > 0)); do
 done
 
 [[ $EUID -eq 0 ]] || die "must run as root (mmdebstrap builds the guests in a chroot)"
-for tool in mmdebstrap mke2fs dpkg-deb sha256sum; do
+for tool in mmdebstrap mke2fs dpkg-deb sha256sum flock; do
 	command -v "$tool" >/dev/null 2>&1 || die "$tool is missing (see the header of this script)"
 done
 
@@ -117,6 +117,9 @@ Pin-Priority: 990
 '
 
 mkdir -p "$OUT_DIR"
+# One build at a time: test files that need the guests may start together.
+exec 9>"$OUT_DIR/.lock"
+flock 9
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/fellowos-guest.XXXXXX")
 
 # timed NAME CMD...: run CMD, then print how long it took.

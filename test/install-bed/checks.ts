@@ -58,6 +58,10 @@ export function evaluate(facts: Facts, e: InstallExpectations): Check[] {
   add('kernel root=ZFS', roots.at(-1) === `ZFS=${e.rootDataset}`, `last root= is ${roots.at(-1) ?? '<none>'}; cmdline: ${short(cmdline)}`);
   add('pool import without -f', !/zfsforce|zfs_force/.test(cmdline) && facts['zpool-status'] !== undefined, `zpool status -x: ${short(facts['zpool-status'])}`);
 
+  if (e.installerHostid !== undefined) {
+    const id = (facts.hostid ?? '').trim();
+    add('host id kept from the installer', id === e.installerHostid, `hostid ${id}, installer ${e.installerHostid}`);
+  }
   const health = new Map((facts['zpool-list'] ?? '').split('\n').filter(Boolean).map((l) => l.split('\t') as [string, string]));
   for (const pool of e.pools) add(`pool ${pool} imported`, health.get(pool) === 'ONLINE', `${pool}: ${health.get(pool) ?? 'not imported'}`);
 
@@ -104,7 +108,15 @@ export function evaluate(facts: Facts, e: InstallExpectations): Check[] {
   const ssh = props(facts.ssh);
   const adj = (facts['ssh-oom-score-adj'] ?? '').trim();
   add('sshd running', ssh.ActiveState === 'active', short(facts.ssh));
-  add('sshd OOMScoreAdjust', e.protectSsh ? adj === '-1000' : adj !== '-1000', `oom_score_adj=${adj}${e.protectSsh ? ' (want -1000)' : ' (not protected by config)'}`);
+  // OpenSSH on Linux lowers its own oom_score_adj to -1000 at start; our drop-in is
+  // what puts OOMScoreAdjust=-1000 on the unit (and so on every session it starts).
+  const unitAdj = ssh.OOMScoreAdjust ?? '<missing>';
+  if (e.protectSsh) {
+    add('ssh.service OOMScoreAdjust=-1000', unitAdj === '-1000', `unit OOMScoreAdjust=${unitAdj}`);
+    add('sshd oom_score_adj -1000', adj === '-1000', `oom_score_adj=${adj}`);
+  } else {
+    add('ssh.service without our OOMScoreAdjust', unitAdj === '0', `unit OOMScoreAdjust=${unitAdj} (protect_ssh: false)`);
+  }
   const arc = (facts['arc-max'] ?? '').trim();
   add('zfs_arc_max', arc === String(e.arcMaxBytes), `zfs_arc_max=${arc} (want ${e.arcMaxBytes})`);
 
@@ -132,7 +144,8 @@ export function evaluate(facts: Facts, e: InstallExpectations): Check[] {
   for (const s of e.services) {
     const u = props(facts[`unit-${s.unit}`]);
     add(`${s.unit} enabled and running`, u.UnitFileState === 'enabled' && u.ActiveState === 'active', short(facts[`unit-${s.unit}`]));
-    const procs = (facts[`procs-${s.unit}`] ?? '').split('\n').filter(Boolean);
+    // /proc/PID/cmdline ends each argument with NUL (shown as \x1f).
+    const procs = (facts[`procs-${s.unit}`] ?? '').split('\n').filter(Boolean).map((p) => p.replace(/\x1f$/, ''));
     const argv = s.argv.join('\x1f');
     const found = procs.some((p) => p === argv || p.endsWith(`\x1f${argv}`));
     add(`${s.unit} runs its command`, found, `argv ${JSON.stringify(s.argv)}; processes: ${procs.map((p) => JSON.stringify(p.split('\x1f'))).join(' ') || 'none'}`);

@@ -28,6 +28,8 @@ export interface InstallOptions {
   serial?: string;
   /** Boot the installed disk (default true) and how often (default 2). */
   boots?: number;
+  /** Virtual CPUs of each guest (default 2). */
+  smp?: number;
   /** Keep the disk image and job folder here (default: a temp folder, removed after). */
   workDir?: string;
   log?: (line: string) => void;
@@ -117,6 +119,7 @@ export async function runInstall(o: InstallOptions): Promise<InstallResult> {
       disks,
       vars,
       withSource: true,
+      ...(o.smp ? { smp: o.smp } : {}),
       timeoutMs: 45 * 60_000,
       onConsole: (c) => {
         pending += c;
@@ -133,10 +136,12 @@ export async function runInstall(o: InstallOptions): Promise<InstallResult> {
       return result;
     }
     result.installed = true;
+    const hostid = /^installer hostid: ([0-9a-f]+)$/m.exec(job.log)?.[1];
+    if (hostid) plan.expect.installerHostid = hostid;
     const boots = o.boots ?? 2;
     for (let i = 1; i <= boots; i++) {
       log(`boot ${i} of the installed disk`);
-      const b = await bootDisk({ disks, vars, timeoutMs: 15 * 60_000, until: /FELLOWOS-PROBE-DONE/ });
+      const b = await bootDisk({ disks, vars, ...(o.smp ? { smp: o.smp } : {}), timeoutMs: 15 * 60_000, until: /FELLOWOS-PROBE-DONE/ });
       result.stages.push({ stage: `boot-${i}`, ok: /FELLOWOS-PROBE-DONE/.test(b.console), seconds: Math.round(b.ms / 1000) });
       writeFileSync(join(workDir, `boot-${i}.console`), b.console);
       if (!/FELLOWOS-PROBE-DONE/.test(b.console)) {
