@@ -21,7 +21,7 @@ const BIG_MIB = Number(process.env.BENCH_BIG_MIB ?? 1600);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const BASE = join(REPO, '.cache', 'media', 'dgxos-7.4.0-standin-big-arm64.iso');
 const WORK = join(REPO, '.cache', 'bench');
-const CONFIG = join(REPO, 'examples', 'spark-4tb.yaml');
+const CONFIG = join(REPO, 'test', 'fixtures', 'configs', 'example-spark-4tb.yaml');
 
 function must(argv: string[], what: string): string {
   const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8' });

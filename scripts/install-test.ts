@@ -2,7 +2,7 @@
  * The real install of one config, end to end, in the test bed (x86_64 guests under
  * QEMU; see README "What is and is not proven"):
  *
- *   npm run install-test -- --model spark-4tb --config examples/spark-4tb.yaml [--disk-bytes N] [--keep DIR]
+ *   npm run install-test -- --model spark-4tb --config test/fixtures/configs/example-spark-4tb.yaml [--disk-bytes N] [--keep DIR]
  *
  * Builds the guests if needed (cached in .cache/guest), installs with the real curtin
  * and OpenZFS onto a sparse NVMe (default: the model's smallest accepted size), boots
