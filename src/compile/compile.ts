@@ -8,6 +8,7 @@ import type { DeviceModel } from '../models/model.js';
 import { resolveBuild, type ResolvedBuild } from '../resolve/resolve-build.js';
 import { validateConfigText } from '../validate/validate-config.js';
 import { autoinstallDocument, EARLY_SCRIPTS, LATE_SCRIPTS } from './autoinstall.js';
+import { INSTALL_MARK_PARTITION, installMarker } from './install-marker.js';
 import { manifestFile, sha256 } from './manifest.js';
 import { mergeVendorAutoinstall } from './merge-vendor.js';
 import { ownedNames, PathCollision, payloadFiles, RUNTIME_FILES, rootDatasetName, unitsToEnable, type StaticPayload } from './payload.js';
@@ -96,6 +97,7 @@ function assertUniquePaths(files: readonly OutputFile[]): void {
 function render(build: ResolvedBuild, input: CompileInput): BuildPlan {
   const renderer = new TemplateRenderer(input.templates);
   const configSha256 = sha256(input.configText);
+  const marker = { installMarker: installMarker(configSha256), markPartition: INSTALL_MARK_PARTITION };
   const files: OutputFile[] = [];
   const generated = GENERATED_MARK;
   const c = build.config;
@@ -119,9 +121,10 @@ function render(build: ResolvedBuild, input: CompileInput): BuildPlan {
     diskSerial: c.hardware.disk_serial ?? '',
     systemSerial: c.hardware.system_serial ?? '',
     productNames: c.hardware.product_names ?? guard.productNames,
+    ...marker,
   });
   const pools = [build.model.pool.name, ...(build.storage.boot === 'bpool' ? [build.model.bootPool.name] : [])];
-  script(LATE_SCRIPTS[2], 'install/late-zfs.sh.hbs', { pools, rootDataset: rootDatasetName(build) });
+  script(LATE_SCRIPTS[2], 'install/late-zfs.sh.hbs', { pools, rootDataset: rootDatasetName(build), diskPath: build.storage.diskPath, ...marker });
   script(LATE_SCRIPTS[0], 'install/late-payload.sh.hbs', {
     files: payload.map((f) => ({ path: f.targetPath, mode: `0${f.mode.toString(8)}` })),
     count: payload.length,

@@ -2,6 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compile, type CompileResult } from '../../src/compile/compile.js';
+import { installMarker } from '../../src/compile/install-marker.js';
+import { MANIFEST_PATH } from '../../src/compile/manifest.js';
 import { loadStaticPayload, loadTemplates, PACKAGE_ROOT } from '../../src/load/sources.js';
 import { findModel } from '../../src/models/catalog.js';
 
@@ -37,4 +39,11 @@ export function planFor(c: (typeof CASES)[number]) {
   const r = compileFile(c.config, c.model);
   if (!r.plan) throw new Error(`${c.config}: ${r.diagnostics.map((d) => `${d.line}:${d.col} ${d.code} ${d.message}`).join('; ')}`);
   return r.plan;
+}
+
+/** The install marker a compiled build writes and its guard recognises, taken from the plan's own manifest (configSha256). */
+export function planMarker(plan: { files: readonly { path: string; content: Buffer }[] }): string {
+  const manifest = plan.files.find((f) => f.path === MANIFEST_PATH);
+  if (!manifest) throw new Error(`the plan has no ${MANIFEST_PATH}`);
+  return installMarker((JSON.parse(manifest.content.toString()) as { configSha256: string }).configSha256);
 }

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import type { OutputFile } from '../../src/compile/plan.js';
 
-export const SHIMMED = ['curtin', 'zpool', 'zfs', 'systemctl', 'update-initramfs', 'chroot', 'apt-get', 'nvidia-smi', 'findmnt', 'uname', 'ssh-import-id'] as const;
+export const SHIMMED = ['curtin', 'zpool', 'zfs', 'systemctl', 'update-initramfs', 'chroot', 'apt-get', 'nvidia-smi', 'findmnt', 'uname', 'ssh-import-id', 'sgdisk'] as const;
 
 export interface Call {
   tool: string;
@@ -139,6 +139,8 @@ export interface FakeDisk {
   removable?: boolean;
   /** Partitions NAMEp1.. (nvme) or NAME1.. (others) below it. */
   partitions?: number;
+  /** GPT names of partitions 1.. (PARTNAME in their uevent; implies that many partitions). */
+  partitionNames?: string[];
 }
 
 /** A fake /sys (and /proc/mounts) for the hardware guard. */
@@ -151,6 +153,8 @@ export interface FakeHardware {
   uefi?: boolean;
   /** Lines of /proc/mounts; null: no readable mount table. Default: the medium on /dev/sr0 at /cdrom. */
   mounts?: string[] | null;
+  /** The kernel command line (/proc/cmdline); none by default. */
+  cmdline?: string;
 }
 
 const DEVICE_PARENTS: Record<NonNullable<FakeDisk['bus']>, string> = {
@@ -170,6 +174,7 @@ export function fakeSysroot(dir: string, hw: FakeHardware): string {
   if (hw.uefi !== false) mkdirSync(join(sys, 'sys/firmware/efi'), { recursive: true });
   if (hw.product !== undefined) writeFileSync(join(sys, 'sys/class/dmi/id/product_name'), `${hw.product}\n`);
   if (hw.productSerial !== undefined) writeFileSync(join(sys, 'sys/class/dmi/id/product_serial'), `${hw.productSerial}\n`);
+  if (hw.cmdline !== undefined) writeFileSync(join(sys, 'proc/cmdline'), `${hw.cmdline}\n`);
   if (hw.mounts !== null) writeFileSync(join(sys, 'proc/mounts'), `${(hw.mounts ?? ['/dev/sr0 /cdrom iso9660 ro,relatime 0 0', 'proc /proc proc rw 0 0']).join('\n')}\n`);
   const disk = hw.disk === undefined ? { name: 'nvme0n1', bytes: 4_000_787_030_016, serial: 'S6XXNF0W123456' } : hw.disk;
   let controller = 0;
@@ -190,11 +195,13 @@ export function fakeSysroot(dir: string, hw: FakeHardware): string {
       if (d.serial) writeFileSync(join(real, 'device/serial'), `${d.serial}\n`);
     }
     symlinkSync(relative(join(sys, 'sys/class/block'), real), join(sys, 'sys/class/block', d.name));
-    for (let n = 1; n <= (d.partitions ?? 0); n++) {
+    for (let n = 1; n <= Math.max(d.partitions ?? 0, d.partitionNames?.length ?? 0); n++) {
       const part = `${d.name}${d.name.startsWith('nvme') ? 'p' : ''}${n}`;
       mkdirSync(join(real, part), { recursive: true });
       writeFileSync(join(real, part, 'partition'), `${n}\n`);
       writeFileSync(join(real, part, 'size'), '2048\n');
+      const partName = d.partitionNames?.[n - 1];
+      writeFileSync(join(real, part, 'uevent'), `MAJOR=259\nMINOR=${n}\nDEVNAME=${part}\nDEVTYPE=partition\nPARTN=${n}\n${partName ? `PARTNAME=${partName}\n` : ''}`);
       symlinkSync(relative(join(sys, 'sys/class/block'), join(real, part)), join(sys, 'sys/class/block', part));
     }
   }

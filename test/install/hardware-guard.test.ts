@@ -1,10 +1,10 @@
 /** The hardware guard against fake machine facts: each mismatch refuses, readable, and touches nothing. */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
-import { compileText } from '../helpers/render.js';
+import { compileText, planMarker } from '../helpers/render.js';
 import { createSandbox, fakeSysroot, type FakeDisk, type FakeHardware, type Sandbox } from '../helpers/sandbox.js';
 
 const which = (tool: string): string | undefined => spawnSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim() || undefined;
@@ -170,5 +170,70 @@ describe('hardware guard', () => {
 
   it('a pinned machine passes when the serials match', () => {
     expect(guard('spark-4tb', spark(TB4), { hardware: { system_serial: 'SN1', disk_serial: 'DISK1' } })).toMatchObject({ status: 0 });
+  });
+
+  describe('a disk this image already installed is not erased again (no reinstall loop)', () => {
+    const config = { version: 1, hostname: 'spark-01', description: 'Lab B', admin: { username: 'fellow', password_hash: HASH } };
+    const plan = compileText(stringify(config), 'spark-4tb').plan!;
+    const marker = planMarker(plan);
+    const other = planMarker(compileText(stringify({ ...config, description: 'Lab C' }), 'spark-4tb').plan!);
+
+    function boot(partitionNames: string[], extra: Partial<FakeHardware> = {}) {
+      sb = createSandbox(plan.files);
+      const sysroot = fakeSysroot(sb.root, spark(TB4, { disk: { name: 'nvme0n1', bytes: TB4, serial: 'DISK1', partitionNames }, ...extra }));
+      const consoleFile = join(sb.root, 'console');
+      const run = sb.run('install/hardware-guard.sh', { FELLOWOS_GUARD_SYSROOT: sysroot, FELLOWOS_GUARD_CONSOLE: consoleFile });
+      const shown = existsSync(consoleFile) ? readFileSync(consoleFile, 'utf8') : '';
+      return { ...run, shown, touched: sb.calls().filter((c) => c.tool !== 'uname') };
+    }
+
+    it('the marker is fellowos- and 16 hex digits of the config sha256, and differs per config', () => {
+      expect(marker).toMatch(/^fellowos-[0-9a-f]{16}$/);
+      expect(other).not.toBe(marker);
+      expect(plan.files.find((f) => f.path === 'install/hardware-guard.sh')!.content.toString()).toContain(`readonly INSTALL_MARKER='${marker}'\n`);
+    });
+
+    it("refuses when partition 1 carries this build's marker: a banner that says what to do, exit 1, nothing run", () => {
+      const r = boot([marker, '', '']);
+      expect(r.status, r.stderr).toBe(1);
+      const lines = r.shown.split('\n');
+      expect(lines).toEqual(expect.arrayContaining([
+        '  FELLOWOS IS ALREADY INSTALLED: NOTHING WAS ERASED',
+        '  image for spark-01 (spark-4tb) on /dev/nvme0n1',
+        `  /dev/nvme0n1p1 is named ${marker}: this machine was installed from this image.`,
+        '  Remove the installer stick and power on again to start it.',
+        '  add fellowos.reinstall to the linux line and boot with Ctrl-x; or clear the mark',
+        '  from a shell: sgdisk --change-name=1:ESP /dev/nvme0n1',
+      ]));
+      expect(r.shown).not.toContain('FELLOWOS INSTALL STOPPED');
+      expect(r.stderr).toContain('FELLOWOS IS ALREADY INSTALLED');
+      expect(r.stdout).toBe('');
+      expect(r.touched).toEqual([]);
+    });
+
+    const passes: [string, string[], Partial<FakeHardware>][] = [
+      ['a blank disk (no partitions)', [], {}],
+      ['partition 1 named by another config', [other, '', ''], {}],
+      ['partition 1 without a name', ['', 'fellowos-x'], {}],
+      ["the marker on partition 2, not 1", ['ESP', marker], {}],
+      ['a name that only starts with the marker', [`${marker}0`], {}],
+      ['the marker, but fellowos.reinstall on the kernel command line', [marker], { cmdline: 'BOOT_IMAGE=/casper/vmlinuz autoinstall fellowos.reinstall quiet' }],
+    ];
+    for (const [name, names, extra] of passes) {
+      it(`installs as before: ${name}`, () => {
+        const r = boot(names, extra);
+        expect(r.status, r.stderr).toBe(0);
+        expect(r.shown).toBe('');
+        expect(r.stderr).toContain('[fellowos guard] ok:');
+        expect(r.touched).toEqual([]);
+        if (extra.cmdline) expect(r.stderr).toContain(`/dev/nvme0n1p1 is named ${marker} (installed from this image), but fellowos.reinstall is on the kernel command line: installing again`);
+      });
+    }
+
+    it('fellowos.reinstall does not lift any other refusal', () => {
+      const r = boot([marker], { cmdline: 'fellowos.reinstall', product: 'Jetson AGX Orin' });
+      expect(r.status).toBe(1);
+      expect(r.shown).toContain('FELLOWOS INSTALL STOPPED: NOTHING WAS ERASED');
+    });
   });
 });

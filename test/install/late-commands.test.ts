@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BuildPlan } from '../../src/compile/plan.js';
-import { CASES, planFor } from '../helpers/render.js';
+import { CASES, planFor, planMarker } from '../helpers/render.js';
 import { createSandbox, fakeSysroot, type Call, type Sandbox } from '../helpers/sandbox.js';
 
 let sb: Sandbox | undefined;
@@ -93,6 +93,24 @@ describe('install sandbox: spark-4tb example', () => {
     expect(target).toContainEqual(['systemctl', 'enable', 'fellowos-firstboot.service', 'fellowos-oom-watchdog.service', 'earlyoom.service']);
     // Nothing ran outside the target that could touch the live system's services.
     expect(calls.filter((c) => c.tool === 'systemctl' || c.tool === 'apt-get')).toEqual([]);
+  });
+
+  it("marks the installed disk last: sgdisk names partition 1 of /dev/nvme0n1 with this build's marker, once", () => {
+    expect(install(plan)).toEqual({ ok: true });
+    const calls = sb!.calls();
+    const marker = planMarker(plan);
+    expect(marker).toMatch(/^fellowos-[0-9a-f]{16}$/);
+    expect(calls.filter((c) => c.tool === 'sgdisk')).toEqual([{ tool: 'sgdisk', argv: [`--change-name=1:${marker}`, '/dev/nvme0n1'] }]);
+    // After everything else: only a finished install carries the mark.
+    expect(calls.at(-1)).toEqual({ tool: 'sgdisk', argv: [`--change-name=1:${marker}`, '/dev/nvme0n1'] });
+  });
+
+  it('an sgdisk that fails fails the install (no unmarked disk behind a rebooting installer)', () => {
+    const r = install(plan, { SHIM_RC_sgdisk: '4' });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.failed).toContain('late-zfs.sh');
+    expect(r.stderr).toContain('sgdisk could not name /dev/nvme0n1 partition 1 (exit 4)');
   });
 
   it('masks the vendor first-boot wizard only where its unit exists', () => {

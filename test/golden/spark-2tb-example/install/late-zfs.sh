@@ -29,6 +29,9 @@ fi
 
 readonly POOLS=('rpool' )
 readonly ROOT_DATASET='rpool/ROOT/dgxos'
+readonly DISK='/dev/nvme0n1'
+readonly MARK_PARTITION='1'
+readonly INSTALL_MARKER='fellowos-9cbc77ea8add08c5'
 
 # The live system's cache file and host id; the installed system imports its pools
 # from a copy of the one and must carry the other.
@@ -56,3 +59,17 @@ log_info "writing GRUB's menu with root=ZFS=$ROOT_DATASET"
 in_target update-grub
 log_info "rebuilding the initramfs (ARC cap, host id, pool cache)"
 in_target update-initramfs -u -k all
+
+# The very last step, once everything above succeeded: name the ESP's GPT partition
+# with this build's marker. The hardware guard of this image reads that name and
+# refuses to erase the disk again, so a stick left in a machine that boots USB first
+# does not reinstall it on every reboot. Without the mark that loop would follow,
+# so a failure here fails the install (the installer stops and does not reboot).
+log_info "marking $DISK partition $MARK_PARTITION as installed by this image: $INSTALL_MARKER"
+if sgdisk "--change-name=$MARK_PARTITION:$INSTALL_MARKER" "$DISK"; then
+  log_info "sgdisk named $DISK partition $MARK_PARTITION '$INSTALL_MARKER' (exit 0)"
+else
+  rc=$?
+  log_error "sgdisk could not name $DISK partition $MARK_PARTITION (exit $rc); without the mark this image would reinstall the machine on its next boot from the stick"
+  exit 1
+fi

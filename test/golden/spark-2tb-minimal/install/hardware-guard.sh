@@ -17,6 +17,12 @@ readonly DISK_MAX_BYTES='2100000000000'
 readonly DISK_SERIAL=''
 readonly SYSTEM_SERIAL=''
 readonly PRODUCT_NAMES=('DGX Spark' 'Ascent GX10' 'Pro Max with GB10' 'GB10' 'AI TOP ATOM' )
+# What the last late-command of this image names partition MARK_PARTITION of DISK after a
+# successful install; finding it means this machine was already installed from this image.
+readonly MARK_PARTITION='1'
+readonly INSTALL_MARKER='fellowos-1516b000fdd81eb9'
+# Kernel argument that installs again over a disk that carries the mark.
+readonly REINSTALL_ARG=fellowos.reinstall
 
 # Where facts are read from; tests point this at a fake tree.
 readonly SYSROOT="${FELLOWOS_GUARD_SYSROOT:-}"
@@ -221,6 +227,49 @@ else
     done
     refuse "${#fitting[@]} internal disks fit $MODEL_ID: $listed; pin the one to erase with hardware.disk_serial"
   fi
+fi
+
+# Installed already from this image? The name of the disk's partition 1, from sysfs
+# (PARTNAME in its uevent), with no tool: nvme0n1 -> nvme0n1p1, sda -> sda1.
+installed_part=''
+if [[ -e "$block" ]]; then
+  if [[ "$disk_name" == *[0-9] ]]; then part_name="${disk_name}p$MARK_PARTITION"; else part_name="$disk_name$MARK_PARTITION"; fi
+  uevent="$SYSROOT/sys/class/block/$part_name/uevent"
+  if [[ -r "$uevent" ]]; then
+    while IFS= read -r line || [[ -n "$line" ]]; do
+      if [[ "$line" == PARTNAME=* && "${line#PARTNAME=}" == "$INSTALL_MARKER" ]]; then
+        installed_part="/dev/$part_name"
+      fi
+    done <"$uevent"
+  fi
+fi
+reinstall=false
+cmdline=''
+if [[ -r "$SYSROOT/proc/cmdline" ]]; then
+  IFS= read -r cmdline <"$SYSROOT/proc/cmdline" || true
+fi
+if [[ " $cmdline " == *" $REINSTALL_ARG "* ]]; then
+  reinstall=true
+fi
+
+if [[ -n "$installed_part" && "$reinstall" == true ]]; then
+  log_info "$installed_part is named $INSTALL_MARKER (installed from this image), but $REINSTALL_ARG is on the kernel command line: installing again"
+elif [[ -n "$installed_part" ]]; then
+  banner="$(
+    printf '\n'
+    printf '################################################################\n'
+    printf '  FELLOWOS IS ALREADY INSTALLED: NOTHING WAS ERASED\n'
+    printf '  image for %s (%s) on %s\n' "$HOST_NAME" "$MODEL_ID" "$DISK"
+    printf '  %s is named %s: this machine was installed from this image.\n' "$installed_part" "$INSTALL_MARKER"
+    printf '  Remove the installer stick and power on again to start it.\n'
+    printf '  To install again on purpose (ERASES %s): in the boot menu press e,\n' "$DISK"
+    printf '  add %s to the linux line and boot with Ctrl-x; or clear the mark\n' "$REINSTALL_ARG"
+    printf '  from a shell: sgdisk --change-name=%s:ESP %s\n' "$MARK_PARTITION" "$DISK"
+    printf '################################################################\n'
+  )"
+  printf '%s\n' "$banner" >&2
+  printf '%s\n' "$banner" >>"$CONSOLE" 2>/dev/null || true
+  exit 1
 fi
 
 if ((${#problems[@]} > 0)); then
