@@ -26,7 +26,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EARLY_SCRIPTS, scriptCommand } from '../../src/compile/autoinstall.js';
 import { LIVE_MEDIUM_MOUNT, MEDIUM_FOLDER } from '../../src/compile/plan.js';
 import { bootAarch64, qemuAvailable, type BootResult } from '../helpers/qemu.js';
-import { compileText, REPO } from '../helpers/render.js';
+import { compileText, planMarker, REPO } from '../helpers/render.js';
 
 const TB4 = 4_000_787_030_016; // a 4 TB NVMe: 7,814,037,168 sectors
 const TB2 = 2_000_398_934_016; // a 2 TB NVMe: 3,907,029,168 sectors
@@ -74,6 +74,7 @@ echo "FELLOWOS-TEST fact-product: $(fact /sys/class/dmi/id/product_name)"
 echo "FELLOWOS-TEST fact-product-serial: $(fact /sys/class/dmi/id/product_serial)"
 echo "FELLOWOS-TEST fact-nvme-sectors: $(fact /sys/class/block/nvme0n1/size)"
 echo "FELLOWOS-TEST fact-nvme-serial: $(fact /sys/class/block/nvme0n1/device/serial)"
+echo "FELLOWOS-TEST fact-p1-name: $(grep '^PARTNAME=' /sys/class/block/nvme0n1p1/uevent 2>/dev/null | sed 's/^PARTNAME=//')"
 guard=$(arg fellowos.guard)
 if [ -n "$guard" ]; then
 	cp "/fellowos-test/guard-$guard.sh" '${LIVE_MEDIUM_MOUNT}/${MEDIUM_FOLDER}/${GUARD}'
@@ -120,13 +121,13 @@ const FAKE_UNAME = `#!/bin/sh
 if [ "$1" = -m ]; then echo "$FAKE_ARCH"; else exec /bin/busybox uname "$@"; fi
 `;
 
-function renderGuard(model: string, hardware: Record<string, unknown>): { content: string; mode: number } {
+function renderGuard(model: string, hardware: Record<string, unknown>): { content: string; mode: number; marker: string } {
   const config = { version: 1, hostname: 'spark-01', description: 'Lab B', admin: { username: 'fellow', password_hash: HASH }, hardware };
   const r = compileText(stringify(config), model);
   if (!r.plan) throw new Error(JSON.stringify(r.diagnostics));
   const file = r.plan.files.find((f) => f.path === GUARD);
   if (!file) throw new Error(`the plan has no ${GUARD}`);
-  return { content: file.content.toString(), mode: file.mode };
+  return { content: file.content.toString(), mode: file.mode, marker: planMarker(r.plan) };
 }
 
 interface Region {
@@ -186,6 +187,20 @@ function diskNow(d: Disk) {
   };
 }
 
+/** The image as it is now, as the baseline for expectUntouched (after the host itself wrote to it). */
+function snapshot(d: Disk): Disk {
+  const st = statSync(d.file);
+  return {
+    ...d,
+    size: st.size,
+    blocks: st.blocks,
+    regions: d.regions.map((r) => {
+      const bytes = readAt(d.file, r.offset, MIB);
+      return { offset: r.offset, bytes, sha256: sha256(bytes) };
+    }),
+  };
+}
+
 function expectUntouched(d: Disk): void {
   expect(diskNow(d)).toEqual({
     size: d.size,
@@ -232,11 +247,14 @@ const problems = (r: Run): string[] => r.banner.filter((l) => l.startsWith('  - 
 describe.skipIf(skip)(title, () => {
   let work = '';
   let initrd = '';
+  /** The install marker of the build whose guard is the medium's default one. */
+  let marker = '';
 
   beforeAll(() => {
     if (why !== undefined) throw new Error(`boot tests cannot run in CI: ${why}`);
     work = mkdtempSync(join(tmpdir(), 'fellowos-guard-qemu-'));
     const guard = renderGuard('spark-4tb', {});
+    marker = guard.marker;
     const pinned = renderGuard('spark-4tb', { system_serial: SYSTEM_SERIAL, disk_serial: DISK_SERIAL });
     const files = join(work, 'initrd-files');
     mkdirSync(files);
@@ -412,4 +430,46 @@ describe.skipIf(skip)(title, () => {
     expect(r.bannerCount).toBe(0);
     expectUntouched(disk);
   }, 120_000);
+
+  it('(m) no reinstall loop: the same medium boots twice against one NVMe; after the install marked it, the guard refuses and the disk stays as it is', async () => {
+    const sgdisk = spawnSync('sh', ['-c', 'command -v sgdisk'], { encoding: 'utf8' }).stdout.trim();
+    if (!sgdisk) throw new Error('sgdisk missing on the host (gdisk: scripts/install-deps.sh)');
+    expect(marker).toMatch(/^fellowos-[0-9a-f]{16}$/);
+    const disk = makeDisk(work, 'nvme-4tb-reinstall.img', TB4);
+
+    // First boot: a blank disk, the guard lets the install go on.
+    const first = await boot({ disk });
+    expect(first.report['fact-p1-name']).toBe('');
+    expect(first.report['guard-exit'], first.boot.console).toBe('0');
+    expect(first.bannerCount).toBe(0);
+    expectUntouched(disk);
+
+    // What the install leaves: a GPT (ESP first, as curtin writes ours), then the last
+    // late-command's own step with the image file in the disk's place.
+    const host = (args: string[]) => {
+      const r = spawnSync(sgdisk, args, { encoding: 'utf8' });
+      expect(r.status, `sgdisk ${args.join(' ')}\n${r.stdout}${r.stderr}`).toBe(0);
+    };
+    host(['--clear', '--new=1:2048:+1G', '--typecode=1:ef00', '--new=2:0:+2G', '--new=3:0:0', '--typecode=3:bf00', disk.file]);
+    host([`--change-name=1:${marker}`, disk.file]);
+    const installed = snapshot(disk);
+
+    // Second boot of the same medium: the guard recognises its own marker and stops.
+    const second = await boot({ disk: installed });
+    expect(second.report['fact-p1-name']).toBe(marker);
+    expect(second.report['guard-exit'], second.boot.console).toBe('1');
+    const shown = second.boot.console.split('\n').map((l) => l.trimEnd()).filter((l) => !l.startsWith('FELLOWOS-TEST '));
+    expect(shown.filter((l) => l.includes('FELLOWOS IS ALREADY INSTALLED: NOTHING WAS ERASED'))).toHaveLength(1);
+    expect(shown).toContain(`  /dev/nvme0n1p1 is named ${marker}: this machine was installed from this image.`);
+    expect(shown).toContain('  Remove the installer stick and power on again to start it.');
+    expect(second.bannerCount).toBe(0); // not the wrong-machine banner
+    expect(second.stderr).toContain('  FELLOWOS IS ALREADY INSTALLED: NOTHING WAS ERASED');
+    expectUntouched(installed);
+
+    // On purpose: fellowos.reinstall on the kernel command line lets the same medium install again.
+    const again = await boot({ disk: installed, cmdline: 'fellowos.reinstall' });
+    expect(again.report['guard-exit'], again.boot.console).toBe('0');
+    expect(again.stderr).toContain(`[fellowos guard] /dev/nvme0n1p1 is named ${marker} (installed from this image), but fellowos.reinstall is on the kernel command line: installing again`);
+    expectUntouched(installed);
+  }, 400_000);
 });
