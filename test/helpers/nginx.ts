@@ -56,6 +56,9 @@ export function nginxConfig(dir: string, port: number, serverBody: string, opts:
     '  default_type application/octet-stream;',
     // A connection may be opened long before its request (QEMU's guestfwd connects at start).
     `  client_header_timeout ${idle}s;`,
+    // QEMU's guestfwd is one connection for all of a guest's requests (GRUB's kernel and
+    // initrd, then the image): keep it open between them.
+    `  keepalive_timeout ${idle}s;`,
     '  server {',
     `    listen 127.0.0.1:${port};`,
     ...serverBody.trimEnd().split('\n').map((l) => `    ${l}`),

@@ -4,17 +4,19 @@
  *  - the firmware's PXE gets DHCP and the loader (tftp/grubnetaa64.efi) from QEMU's
  *    built-in TFTP server, rooted at the tree's tftp/ (user networking, restrict=on);
  *  - GRUB reads tftp/grub/grub.cfg (and grub.cfg-01-<mac>), picks the machine's entry,
- *    and loads the installer's kernel and initrd over the same TFTP;
+ *    and loads the installer's kernel and initrd over HTTP (GRUB's http module) from a
+ *    real nginx on 127.0.0.1 (the guest's 10.0.2.100:80 is forwarded there), served
+ *    with the tree's own nginx.conf location block;
  *  - the test initrd (test/netboot/guest-netboot.sh) does casper's part of `ip=dhcp
- *    url=...`: DHCP, then the whole image over HTTP from a real nginx on 127.0.0.1
- *    (the guest's 10.0.2.100:80 is forwarded there), served with the tree's own
- *    nginx.conf location block; it loop-mounts the image and hashes the file named by
+ *    url=...`: DHCP, then the whole image over HTTP from the same nginx; it loop-mounts the image and hashes the file named by
  *    subiquity.autoinstallpath=.
  * The config found must be exactly that machine's (sha256 of an independent compile)
- * and nginx must have logged the GET; a --url path the server does not have must end
- * in a failed fetch that the guest reports and nginx logs as 404.
+ * and nginx must have logged a GET 200 of the kernel, the initrd and the image; with a
+ * --url path the server does not have, GRUB cannot load the kernel (nginx logs the 404)
+ * and nothing boots.
  */
-import { readdirSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { readdirSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -29,7 +31,7 @@ import { readBaseMedium } from '../../src/repack/inspect.js';
 import { runCli } from '../helpers/cli.js';
 import { baseWithInitrd, buildTestInitrd, KERNEL_MODULES } from '../helpers/custom-base.js';
 import { nginxBinary, startNginx, type Nginx } from '../helpers/nginx.js';
-import { bootAarch64, buildQemuArgs, qemuAvailable, testReport, type BootResult } from '../helpers/qemu.js';
+import { bootAarch64, buildQemuArgs, qemuAvailable, stripAnsi, testReport, type BootResult } from '../helpers/qemu.js';
 import { REPO } from '../helpers/render.js';
 
 const BASE = join(REPO, '.cache/media/dgxos-7.4.0-standin-arm64.iso');
@@ -118,25 +120,56 @@ describe.skipIf(skip)(skip ? `netboot boot (skipped: ${why})` : 'netboot tree in
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
-  /** PXE-boot the guest from tree's tftp/ with mac; returns the boot, its report and nginx's new log lines. */
-  async function pxe(tree: string, mac: string, extraArgs: string[] = []): Promise<{ boot: BootResult; rep: Record<string, string>; log: string[] }> {
+  /** Quit QEMU through its QMP socket (a guest stuck in GRUB's menu does not power off). */
+  function qmpQuit(sock: string): void {
+    const c = createConnection(sock, () => c.end('{"execute":"qmp_capabilities"}\n{"execute":"quit"}\n'));
+    c.on('error', () => undefined);
+  }
+
+  /** PXE-boot the guest from tree's tftp/ with mac; returns the boot, its report and nginx's new log lines.
+   * With stopAt, QEMU is quit as soon as the console matches it (else the guest must reach the marker). */
+  async function pxe(tree: string, mac: string, extraArgs: string[] = [], stopAt?: RegExp): Promise<{ boot: BootResult; rep: Record<string, string>; log: string[] }> {
     const before = nginx!.accessLog().length;
+    const qmp = join(work, `qmp-${mac.replaceAll(':', '')}.sock`);
+    let seen = '';
+    let quit = false;
     const boot = await bootAarch64({
       netboot: { tftpDir: join(tree, 'tftp'), bootfile: 'grubnetaa64.efi', mac, guestfwd: [{ guest: `${SERVER}:80`, host: `127.0.0.1:${nginx!.port}` }] },
       timeoutMs: 240_000,
-      extraArgs,
+      extraArgs: [...extraArgs, ...(stopAt ? ['-qmp', `unix:${qmp},server=on,wait=off`] : [])],
+      ...(stopAt
+        ? {
+            onConsole: (chunk: string) => {
+              seen = (seen + chunk).slice(-8192);
+              if (!quit && stopAt.test(stripAnsi(seen))) {
+                quit = true;
+                qmpQuit(qmp);
+              }
+            },
+          }
+        : {}),
     });
+    if (process.env.NETBOOT_CONSOLE_DIR) writeFileSync(join(process.env.NETBOOT_CONSOLE_DIR, `console-${mac.replaceAll(':', '')}.txt`), boot.console);
     expect(boot.timedOut, boot.console.slice(-3000)).toBe(false);
-    expect(boot.console).toContain('FELLOWOS-TEST-DONE');
     // The loader came from the firmware's PXE, over QEMU's TFTP.
     expect(boot.console).toContain('Start PXE over IPv4');
     expect(boot.console).toContain('NBP filename is grubnetaa64.efi');
+    const log = nginx!.accessLog().slice(before).split('\n').filter((l) => l.trim() !== '');
+    if (stopAt) return { boot, rep: testReport(boot.console), log };
+    expect(boot.console).toContain('FELLOWOS-TEST-DONE');
     const rep = testReport(boot.console);
     expect(rep.error, boot.console.slice(-3000)).toBeUndefined();
     expect(rep.nic).toBe(`eth0 ${mac}`);
     expect(rep.dhcp).toMatch(/^10\.0\.2\.\d+ /);
-    const log = nginx!.accessLog().slice(before).split('\n').filter((l) => l.trim() !== '');
     return { boot, rep, log };
+  }
+
+  /** nginx's GETs of the kernel, the initrd and the image under path: each exactly once, status 200, in that order. */
+  function expectHttpBoot(log: string[], path: string): void {
+    const gets = log.filter((l) => l.includes('"GET '));
+    const files = [`${path}/casper/vmlinuz`, `${path}/casper/initrd`, `${path}/fellowos.iso`];
+    for (const f of files) expect(gets.filter((l) => l.includes(`"GET ${f} HTTP/1.1" 200 `)), `${f} in\n${log.join('\n')}`).toHaveLength(1);
+    expect(gets.map((l) => files.findIndex((f) => l.includes(`"GET ${f} `)))).toEqual([0, 1, 2]);
   }
 
   /** The `linux` line of the entry with this id in the tree's grub.cfg. */
@@ -163,7 +196,10 @@ describe.skipIf(skip)(skip ? `netboot boot (skipped: ${why})` : 'netboot tree in
     // The config found in it is spark-03's, as an independent compile makes it.
     expect(rep['autoinstall-sha256']).toBe(expected['spark-03']);
     expect(rep['main-exit']).toBe('0');
-    expect(log.filter((l) => l.includes('"GET /fellowos/fellowos.iso HTTP/1.1" 200 '))).toHaveLength(1);
+    // GRUB took the kernel and initrd from nginx (not TFTP), then the guest took the image.
+    expect(rep.cmdline).toMatch(new RegExp(`^BOOT_IMAGE=\\(http,${SERVER.replaceAll('.', '\\.')}\\)/fellowos/casper/vmlinuz `));
+    expectHttpBoot(log, '/fellowos');
+    console.log(`nginx log (spark-03):\n${log.join('\n')}`);
     console.log(`netboot spark-03: ${(boot.ms / 1000).toFixed(1)} s (PXE, GRUB, kernel, DHCP, ${(statSync(image).size / 1048576).toFixed(0)} MiB over HTTP)`);
   }, 300_000);
 
@@ -174,21 +210,25 @@ describe.skipIf(skip)(skip ? `netboot boot (skipped: ${why})` : 'netboot tree in
     expect(rep['autoinstall-sha256']).toBe(expected['spark-01']);
     expect(rep.md5).toBe('ok');
     expect(rep['main-exit']).toBe('0');
-    expect(log.filter((l) => l.includes('"GET /fellowos/fellowos.iso HTTP/1.1" 200 '))).toHaveLength(1);
+    expectHttpBoot(log, '/fellowos');
     console.log(`netboot spark-01 by serial: ${(boot.ms / 1000).toFixed(1)} s`);
   }, 300_000);
 
-  it("an unknown MAC gets the fleet entry; an image URL the server does not have: the guest's fetch fails and nginx logs a 404", async () => {
-    const { boot, rep, log } = await pxe(wrong, '52:54:00:fe:00:99');
-    expect(rep.cmdline).toBe(`BOOT_IMAGE=${kernelLine(wrong, 'fellowos-install').replace(/^linux /, '')}`);
-    expect(rep.autoinstallpath).toBe('/cdrom/fellowos/fleet/autoinstall.yaml');
-    expect(rep.url).toBe(`http://${SERVER}/elsewhere/fellowos.iso`);
-    expect(rep.fetch).toMatch(/^failed .*404/);
-    expect(rep['image-sha256']).toBeUndefined();
-    expect(rep['autoinstall-sha256']).toBeUndefined();
-    expect(rep['main-exit']).toBe('1');
-    expect(log.filter((l) => l.includes('"GET /elsewhere/fellowos.iso HTTP/1.1" 404 '))).toHaveLength(1);
+  it("an unknown MAC gets the fleet entry; a --url path the server does not have: GRUB cannot load the kernel over HTTP (nginx logs the 404) and nothing boots", async () => {
+    // GRUB 2.06's http module does not fail on a 404: it reads nginx's error page as the
+    // file, refuses it as a kernel, and the initrd line then fails without a request.
+    const { boot, rep, log } = await pxe(wrong, '52:54:00:fe:00:99', [], /error: you need to load the kernel first/);
+    expect(kernelLine(wrong, 'fellowos-install')).toMatch(/^linux \(http,10\.0\.2\.100\)\/elsewhere\/casper\/vmlinuz .*url=http:\/\/10\.0\.2\.100\/elsewhere\/fellowos\.iso /);
+    expect(boot.console).toMatch(/error: plain image kernel not supported[^\n]*\n[\s\S]*error: you need to load the kernel first/);
+    // GRUB's menu had the fleet entry selected (`*`): the unknown MAC matched no machine.
+    expect(boot.console).toMatch(/\*Install FellowOS, fleet of 3 /);
+    // No kernel ran: no test initrd, no report at all.
+    expect(Object.keys(rep)).toEqual([]);
+    expect(boot.console).not.toContain('FELLOWOS-TEST-DONE');
+    expect(log.filter((l) => l.includes('"GET /elsewhere/casper/vmlinuz HTTP/1.1" 404 ')).length).toBeGreaterThanOrEqual(1);
+    expect(log.some((l) => l.includes('/casper/initrd'))).toBe(false);
     expect(log.some((l) => l.includes(' 200 '))).toBe(false);
+    expect(log.some((l) => l.includes('/fellowos.iso'))).toBe(false);
     console.log(`netboot wrong url: ${(boot.ms / 1000).toFixed(1)} s`);
   }, 300_000);
 });

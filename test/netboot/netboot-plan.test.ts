@@ -19,10 +19,24 @@ describe('netboot tree', () => {
   const { files, kernelLines } = netbootFiles(input);
   const file = (p: string) => files.find((f) => f.path === p)?.content;
 
-  it("kernel lines are the vendor's plus ip=dhcp url=IMAGE and our autoinstall path, before ---", () => {
-    expect(kernelLines[0]).toBe('linux /casper/vmlinuz fsck.mode=skip autoinstall nvme-core.multipath=n nouveau.modeset=0 ip=dhcp url=http://10.0.0.5/fellowos/fellowos.iso subiquity.autoinstallpath=/cdrom/fellowos/fleet/autoinstall.yaml ---');
+  it("kernel lines are the vendor's, the kernel read over HTTP, plus ip=dhcp url=IMAGE and our autoinstall path, before ---", () => {
+    expect(kernelLines[0]).toBe('linux (http,10.0.0.5)/fellowos/casper/vmlinuz fsck.mode=skip autoinstall nvme-core.multipath=n nouveau.modeset=0 ip=dhcp url=http://10.0.0.5/fellowos/fellowos.iso subiquity.autoinstallpath=/cdrom/fellowos/fleet/autoinstall.yaml ---');
     expect(kernelLines[1]).toContain('subiquity.autoinstallpath=/cdrom/fellowos/machines/a/autoinstall.yaml ---');
     expect(netbootFiles({ ...input, confirm: true }).kernelLines[0]).not.toMatch(/ autoinstall /);
+  });
+
+  it('GRUB loads kernel and initrd over HTTP from the --url server by default; a TFTP submenu is the fallback', () => {
+    const cfg = file('tftp/grub/grub.cfg')!;
+    expect(cfg).toContain('insmod http\n');
+    expect(cfg).toContain("menuentry 'fleet' --id fellowos-install {\n  linux (http,10.0.0.5)/fellowos/casper/vmlinuz ");
+    expect(cfg).toContain('\n  initrd (http,10.0.0.5)/fellowos/casper/initrd\n}');
+    expect(cfg).toMatch(/submenu '[^']*TFTP[^']*' --id fellowos-install-tftp-menu \{\n  menuentry '[^']*' --id fellowos-install-tftp \{\n    linux \/casper\/vmlinuz [^\n]*url=http:\/\/10\.0\.0\.5\/fellowos\/fellowos\.iso [^\n]*---\n    initrd \/casper\/initrd\n/);
+    // The default entry is an HTTP one: `set default=` never names a -tftp entry.
+    expect(cfg).not.toMatch(/set default=\S*-tftp/);
+    const ported = netbootFiles({ ...input, url: 'http://10.0.0.5:8080/a/b' });
+    expect(ported.kernelLines[0]).toMatch(/^linux \(http,10\.0\.0\.5:8080\)\/a\/b\/casper\/vmlinuz /);
+    expect(ported.files.find((f) => f.path === 'tftp/grub/grub.cfg')!.content).toContain('initrd (http,10.0.0.5:8080)/a/b/casper/initrd');
+    expect(file('README.txt')).toMatch(/must carry GRUB's http/);
   });
 
   it('a machine gets its entry by MAC (grub.cfg-01-...) and by serial, quoted for GRUB', () => {

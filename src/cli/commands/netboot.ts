@@ -81,12 +81,13 @@ export function register(program: Command): void {
       const { mkdir } = await import('node:fs/promises');
       await mkdir(join(outDir, HTTP_DIR), { recursive: true });
       const result = await repackIso({ basePath: o.iso, base, outPath: image, plan, confirm: o.confirm, force: true });
-      await extractFromImage(image, [CASPER_KERNEL, CASPER_INITRD].map((p) => ({ iso: p, local: join(outDir, TFTP_DIR, p) })));
+      // GRUB loads them over HTTP (http/casper/); the TFTP copies serve the fallback submenu.
+      await extractFromImage(image, [HTTP_DIR, TFTP_DIR].flatMap((d) => [CASPER_KERNEL, CASPER_INITRD].map((p) => ({ iso: p, local: join(outDir, d, p) }))));
       const loaderNote = await provideLoader({ base: o.iso, outDir, ...(o.grubLoader ? { loader: o.grubLoader } : {}), ...(o.grubModules ? { grubModules: o.grubModules } : {}) });
       const vendorKernelLine = base.report.installEntry.kernel.trim();
       const tree = netbootFiles({ url: o.url, vendorKernelLine, vendorInitrdLine: `initrd ${CASPER_INITRD}`, entries, confirm: o.confirm, loaderNote });
       await writeNetbootFiles(outDir, tree.files);
-      const out = [`wrote ${outDir}`, `  ${HTTP_DIR}/${IMAGE_NAME} (sha256 ${result.sha256})`, `  ${TFTP_DIR}/: loader, grub/grub.cfg, casper/vmlinuz, casper/initrd`, `loader: ${loaderNote}`, 'kernel lines:', ...tree.kernelLines.map((k) => `  ${k}`)];
+      const out = [`wrote ${outDir}`, `  ${HTTP_DIR}/${IMAGE_NAME} (sha256 ${result.sha256})`, `  ${HTTP_DIR}/casper/: vmlinuz, initrd (GRUB loads them over HTTP)`, `  ${TFTP_DIR}/: loader, grub/grub.cfg, casper/vmlinuz, casper/initrd (TFTP fallback)`, `loader: ${loaderNote}`, 'kernel lines:', ...tree.kernelLines.map((k) => `  ${k}`)];
       process.stdout.write(`${out.join('\n')}\n`);
     });
 }
