@@ -62,6 +62,10 @@ export function evaluate(facts: Facts, e: InstallExpectations): Check[] {
     const id = (facts.hostid ?? '').trim();
     add('host id kept from the installer', id === e.installerHostid, `hostid ${id}, installer ${e.installerHostid}`);
   }
+  if (e.installMarker !== undefined) {
+    const label = (facts['esp-partlabel'] ?? '').trim();
+    add('ESP carries the install mark', label === e.installMarker, `partition label '${label}' (want '${e.installMarker}')`);
+  }
   const health = new Map((facts['zpool-list'] ?? '').split('\n').filter(Boolean).map((l) => l.split('\t') as [string, string]));
   for (const pool of e.pools) add(`pool ${pool} imported`, health.get(pool) === 'ONLINE', `${pool}: ${health.get(pool) ?? 'not imported'}`);
 

@@ -39,6 +39,8 @@ export interface InstallExpectations {
   arcMaxBytes: number;
   sysctlFile: string;
   poolProperties: Record<string, Record<string, string[]>>;
+  /** The GPT name the install leaves on the ESP so that the stick does not reinstall the machine. */
+  installMarker?: string;
   /** The installer's host id, which the pools were last imported under (known after the install). */
   installerHostid?: string;
 }

@@ -7,7 +7,9 @@
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { createHash } from 'node:crypto';
 import { compile } from '../../src/compile/compile.js';
+import { installMarker } from '../../src/compile/install-marker.js';
 import { loadStaticPayload, loadTemplates } from '../../src/load/sources.js';
 import { findModel } from '../../src/models/catalog.js';
 import { resolveBuild } from '../../src/resolve/resolve-build.js';
@@ -64,7 +66,7 @@ export function planFor(model: string, configPath: string, diskBytes: number, se
   const checked = validateConfigText(configText);
   const { build } = resolveBuild(m, checked.config!, checked.parsed.locate);
   if (!build) throw new Error(`${configPath} does not resolve`);
-  return planInstall({
+  const planned = planInstall({
     name: `${model}:${configPath}`,
     plan: compiled.plan,
     build,
@@ -73,6 +75,8 @@ export function planFor(model: string, configPath: string, diskBytes: number, se
     jobScript: readFileSync(join(HERE, 'install-job.sh'), 'utf8'),
     probeScript: readFileSync(join(HERE, 'probe', 'fellowos-testbed-probe'), 'utf8'),
   });
+  planned.expect.installMarker = installMarker(createHash('sha256').update(configText).digest('hex'));
+  return planned;
 }
 
 function writeJob(dir: string, plan: InstallPlan): void {
