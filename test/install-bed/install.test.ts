@@ -6,7 +6,7 @@
  * root=ZFS=rpool/ROOT/dgxos) twice; a probe in the installed system reports, and
  * every check in checks.ts must hold. Two 1-vCPU guests at a time (2 cores).
  *
- * Slow under TCG: see README "Speed" for the measured times. FELLOWOS_INSTALL_BED_KEEP=DIR
+ * Slow under TCG: README "The install, for real" has the measured times. FELLOWOS_INSTALL_BED_KEEP=DIR
  * keeps each install's disk image, job folder and boot consoles under DIR. Skipped with the reason
  * in its title where the test bed cannot run (no root, no qemu-system-x86_64/OVMF,
  * no Debian mirror); under CI that is an error instead.
