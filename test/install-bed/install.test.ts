@@ -13,7 +13,7 @@
  */
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ensureGuests, guestUnavailable, REPO } from '../helpers/guest.js';
+import { guestUnavailable, REPO } from '../helpers/guest.js';
 import { runInstall, type InstallResult } from './install-run.js';
 
 const why = guestUnavailable();
@@ -61,7 +61,7 @@ async function runAll(): Promise<Map<string, InstallResult | Error>> {
 describe.skipIf(why !== undefined)(`real install with curtin and OpenZFS${why ? ` (skipped: ${why})` : ''}`, () => {
   let results: Map<string, InstallResult | Error>;
   beforeAll(async () => {
-    ensureGuests((s) => process.stderr.write(s));
+    // The guests are built (or found cached) by test/global-setup.ts before any file runs.
     results = await runAll();
   }, 85 * MIN);
 
