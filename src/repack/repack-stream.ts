@@ -1,11 +1,12 @@
 /**
- * The image as a stream instead of a file: the same xorriso modify run as
- * repackIso (same argv but the output), writing into a pipe (`-outdev
- * stdio:/dev/fd/3`) that a consumer — the stick writer — reads. With
- * `-compliance no_emul_toc` xorriso writes front to back and never seeks back,
- * so the streamed bytes are exactly those the file build writes (tested).
+ * The image as a stream instead of a file, for the stick writer: the same bytes
+ * the file build writes (tested). Grown (grow.ts): the base's data and the small
+ * grown working copy, read in order. Rewritten (when the base cannot be grown):
+ * the same xorriso modify run as repackIso writing into a pipe (`-outdev
+ * stdio:/dev/fd/3`); with `-compliance no_emul_toc` it writes front to back and
+ * never seeks back.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { Transform } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -15,7 +16,8 @@ import { runPiped } from '../tools/run.js';
 import { checkIsoFile } from './iso-image.js';
 import { findPrimaryVolume } from './iso-volume.js';
 import { planMediumEdits } from './medium-edits.js';
-import { buildEpoch, FREE_SPACE_MARGIN, mediumRepackArgs, stage, type RepackOptions } from './repack.js';
+import { grownStream } from './grow.js';
+import { buildEpoch, FREE_SPACE_MARGIN, mediumRepackArgs, stage, tryGrow, type RepackOptions } from './repack.js';
 
 /** xorriso writes the image here: our end of the pipe is the child's descriptor 3. */
 export const STREAM_OUTDEV = 'stdio:/dev/fd/3';
@@ -35,6 +37,9 @@ export interface StreamBuildResult<T> {
   changed: string[];
   warnings: string[];
   epoch: number;
+  /** As RepackResult: grown from the base, or rewritten whole by xorriso (and why not grown). */
+  method: 'grow' | 'modify';
+  growRefused?: string;
 }
 
 /** The image's first 64 KiB: the system area and the volume descriptors after it. */
@@ -69,6 +74,7 @@ export function streamSizeBound(baseBytes: number): number {
  * the consumer must not call its result good.
  */
 export async function repackToStream<T>(opts: Omit<RepackOptions, 'outPath' | 'force' | 'onProgress'>, consume: (image: ImageStream) => Promise<T>): Promise<StreamBuildResult<T>> {
+  const method = opts.method ?? 'auto';
   const basePath = resolve(opts.basePath);
   if (opts.base.report.builtByBuildIso) {
     throw new MediaError(`${basePath} was already built by build-iso (it has /${MEDIUM_FOLDER} or a build-iso GRUB entry)`, "start from the vendor's original ISO");
@@ -85,6 +91,19 @@ export async function repackToStream<T>(opts: Omit<RepackOptions, 'outPath' | 'f
   opts.signal?.addEventListener('abort', onAbort);
   try {
     const maps = await stage(stageDir, edits, epoch);
+    const done = { kernelLines: edits.grubKernelLines, changed: edits.files.map((f) => f.isoPath), warnings: edits.warnings, epoch };
+    let growRefused: string | undefined;
+    if (method !== 'modify') {
+      const growDir = join(stageDir, 'grow');
+      await mkdir(growDir);
+      const grown = await tryGrow({ basePath, dir: growDir, maps, edits, epoch, method, signal: stop.signal });
+      if ('unsupported' in grown) growRefused = grown.unsupported;
+      else {
+        // The same bytes the file build writes: the base's own data and the small grown working copy, in order.
+        const value = await consume({ kind: 'stream', stream: grownStream(grown, stop.signal), estimatedBytes: grown.sizeBytes, finished: Promise.resolve() });
+        return { value, ...done, method: 'grow' };
+      }
+    }
     const argv = mediumRepackArgs(basePath, STREAM_OUTDEV, maps, edits, epoch);
     const xorriso = runPiped(argv, { fd3: true, signal: stop.signal });
     const keeper = headKeeper();
@@ -110,7 +129,7 @@ export async function repackToStream<T>(opts: Omit<RepackOptions, 'outPath' | 'f
       throw e;
     }
     await finished;
-    return { value, kernelLines: edits.grubKernelLines, changed: edits.files.map((f) => f.isoPath), warnings: edits.warnings, epoch };
+    return { value, ...done, method: 'modify', ...(growRefused !== undefined ? { growRefused } : {}) };
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
     await rm(stageDir, { recursive: true, force: true });

@@ -15,10 +15,11 @@ import { InterruptedError, MediaError, UserError } from '../diagnostics/errors.j
 import { osError, toolOsError } from '../tools/os-errors.js';
 import { runChecked } from '../tools/run.js';
 import { followHash } from './follow-hash.js';
+import { copyBase, finishCopy, growImage, hashGrown, type GrownImage } from './grow.js';
 import type { BaseMedium } from './inspect.js';
 import { checkIsoFile, withIsoImage } from './iso-image.js';
 import { planMediumEdits, type MediumEdits } from './medium-edits.js';
-import { repackArgs, type IsoMapping } from './xorriso-args.js';
+import { repackArgs, type IsoMapping, type RepackArgs } from './xorriso-args.js';
 import { parseXorrisoProgress } from './xorriso-report.js';
 
 const MiB = 1024 * 1024;
@@ -41,6 +42,12 @@ export interface RepackOptions {
   signal?: AbortSignal;
   /** Seconds since 1970 for every timestamp in the image; default: buildEpoch(process.env, the base's volume date). */
   epoch?: number;
+  /**
+   * 'grow' (copy the base in the kernel, add one session in place: grow.ts),
+   * 'modify' (xorriso rewrites the whole image), or 'auto' (the default): grow,
+   * and modify when the base's layout cannot be grown with its boot setup intact.
+   */
+  method?: 'auto' | 'grow' | 'modify';
 }
 
 export interface RepackResult {
@@ -55,6 +62,10 @@ export interface RepackResult {
   warnings: string[];
   /** The time the image's timestamps are pinned to. */
   epoch: number;
+  /** How the image was made: grown from a copy of the base, or rewritten whole by xorriso. */
+  method: 'grow' | 'modify';
+  /** Why growing was not possible, when 'auto' fell back to modify. */
+  growRefused?: string;
 }
 
 /** `.NAME.tmp-PID` beside OUT: same file system, so the final rename is atomic. */
@@ -203,12 +214,10 @@ export async function publishOutput(p: { tmpOut: string; tmpSum: string; outPath
   for (const t of moved) await unlink(aside(t)).catch(() => undefined);
 }
 
-/** xorriso's argv for BASE + the staged medium edits → `out` (a file, or `stdio:/dev/fd/N` for a pipe). */
-export function mediumRepackArgs(basePath: string, out: string, maps: IsoMapping[], edits: MediumEdits, epoch: number): string[] {
+/** What any xorriso session of ours does with the staged edits: map them, root-owned and read-only, scripts executable. */
+export function mediumSessionArgs(maps: IsoMapping[], edits: MediumEdits, epoch: number): Omit<RepackArgs, 'base' | 'out'> {
   const replaced = maps.filter((m) => m.iso !== `/${MEDIUM_FOLDER}`).map((m) => m.iso);
-  return repackArgs({
-    base: basePath,
-    out,
+  return {
     maps,
     rootOwned: [`/${MEDIUM_FOLDER}`, ...replaced],
     fileMode: '0444',
@@ -217,7 +226,29 @@ export function mediumRepackArgs(basePath: string, out: string, maps: IsoMapping
     executables: edits.executables,
     execMode: '0555',
     epoch,
-  });
+  };
+}
+
+/** xorriso's argv for BASE + the staged medium edits → `out` (a file, or `stdio:/dev/fd/N` for a pipe), rewritten whole. */
+export function mediumRepackArgs(basePath: string, out: string, maps: IsoMapping[], edits: MediumEdits, epoch: number): string[] {
+  return repackArgs({ base: basePath, out, ...mediumSessionArgs(maps, edits, epoch) });
+}
+
+/**
+ * Grows the image for `method` 'auto' or 'grow' in `dir`: the grown image, or
+ * why not (never for 'grow', which throws instead). Interruptions always throw.
+ */
+export async function tryGrow(o: { basePath: string; dir: string; maps: IsoMapping[]; edits: MediumEdits; epoch: number; method: 'auto' | 'grow'; signal?: AbortSignal }): Promise<GrownImage | { unsupported: string }> {
+  let grown: GrownImage | { unsupported: string };
+  try {
+    grown = await growImage({ basePath: o.basePath, dir: o.dir, ...mediumSessionArgs(o.maps, o.edits, o.epoch), ...(o.signal ? { signal: o.signal } : {}) });
+  } catch (e) {
+    if (o.signal?.aborted) throw new InterruptedError();
+    if (o.method === 'grow') throw e;
+    grown = { unsupported: (e as Error).message.split('\n')[0] ?? String(e) };
+  }
+  if ('unsupported' in grown && o.method === 'grow') throw new MediaError(`cannot grow ${o.basePath} with its boot setup intact: ${grown.unsupported}`);
+  return grown;
 }
 
 export async function repackIso(opts: RepackOptions): Promise<RepackResult> {
@@ -245,28 +276,36 @@ export async function repackIso(opts: RepackOptions): Promise<RepackResult> {
     await rm(tmpOut, { force: true });
     await rm(tmpSum, { force: true });
     const maps = await stage(stageDir, edits, epoch);
-    const argv = mediumRepackArgs(basePath, tmpOut, maps, edits, epoch);
     const total = opts.base.report.sizeBytes;
-    // Every message line (not the progress ones), to find an OS cause anywhere in them on failure.
-    const messages: string[] = [];
-    const xorriso = runChecked(argv, {
-      ...(signal ? { signal } : {}),
-      doing: 'writing the image',
-      omitFromErrors: /UPDATE :/,
-      onStderrLine: (line) => {
-        const p = parseXorrisoProgress(line);
-        if (p) opts.onProgress?.({ writtenBytes: p.writtenBytes, totalBytes: p.totalBytes || total });
-        else if (messages.length < 1000) messages.push(line);
-      },
-    });
-    // Both settle before anything is cleaned up, so xorriso cannot recreate the temporary file afterwards.
-    const [hashing, writing] = await Promise.allSettled([followHash(tmpOut, xorriso, signal), xorriso]);
-    // On Ctrl-C the terminal signals xorriso too; it may exit before our handler has run.
-    if (writing.status === 'rejected' && signal && !signal.aborted) await new Promise((r) => setTimeout(r, 100));
-    if (signal?.aborted) throw new InterruptedError();
-    if (writing.status === 'rejected') throw toolOsError(writing.reason, `cannot write ${outPath}`, messages.join('\n')) ?? writing.reason;
-    if (hashing.status === 'rejected') throw hashing.reason;
-    const hashed = hashing.value;
+    let hashed: { sha256: string } | undefined;
+    let growRefused: string | undefined;
+    const method = opts.method ?? 'auto';
+    if (method !== 'modify') {
+      const growDir = join(stageDir, 'grow');
+      await mkdir(growDir);
+      // The in-kernel copy runs while xorriso grows the small working copy, and the hash while the copy finishes.
+      const copying = copyBase(basePath, tmpOut);
+      copying.catch(() => undefined);
+      const grown = await tryGrow({ basePath, dir: growDir, maps, edits, epoch, method, ...(signal ? { signal } : {}) }).catch(async (e: unknown) => {
+        await copying.catch(() => undefined);
+        throw e;
+      });
+      if ('unsupported' in grown) {
+        await copying.catch(() => undefined);
+        await rm(tmpOut, { force: true });
+        growRefused = grown.unsupported;
+      } else {
+        const [hashing, copied] = await Promise.allSettled([hashGrown(grown, (n) => opts.onProgress?.({ writtenBytes: n, totalBytes: grown.sizeBytes }), signal), copying]);
+        if (signal?.aborted) throw new InterruptedError();
+        if (copied.status === 'rejected') throw osError(copied.reason, `cannot write ${outPath}`) ?? copied.reason;
+        if (hashing.status === 'rejected') throw hashing.reason;
+        await finishCopy(grown, tmpOut).catch((e: unknown) => {
+          throw osError(e, `cannot write ${outPath}`) ?? e;
+        });
+        hashed = { sha256: hashing.value };
+      }
+    }
+    if (!hashed) hashed = await rewriteWhole({ basePath, tmpOut, outPath, maps, edits, epoch, total, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}), ...(signal ? { signal } : {}) });
 
     await postCheck(tmpOut, opts.base.report.volumeId, edits);
     const after = await stat(basePath);
@@ -289,12 +328,40 @@ export async function repackIso(opts: RepackOptions): Promise<RepackResult> {
       changed: edits.files.map((f) => f.isoPath),
       warnings: edits.warnings,
       epoch,
+      method: growRefused !== undefined || method === 'modify' ? 'modify' : 'grow',
+      ...(growRefused !== undefined ? { growRefused } : {}),
     };
   } finally {
     await rm(stageDir, { recursive: true, force: true });
     await rm(tmpOut, { force: true });
     await rm(tmpSum, { force: true });
   }
+}
+
+/** xorriso modify mode: the whole image rewritten to `tmpOut`, hashed from the page cache as it is written. */
+async function rewriteWhole(o: { basePath: string; tmpOut: string; outPath: string; maps: IsoMapping[]; edits: MediumEdits; epoch: number; total: number; onProgress?: (p: RepackProgress) => void; signal?: AbortSignal }): Promise<{ sha256: string }> {
+  const { signal } = o;
+  const argv = mediumRepackArgs(o.basePath, o.tmpOut, o.maps, o.edits, o.epoch);
+  // Every message line (not the progress ones), to find an OS cause anywhere in them on failure.
+  const messages: string[] = [];
+  const xorriso = runChecked(argv, {
+    ...(signal ? { signal } : {}),
+    doing: 'writing the image',
+    omitFromErrors: /UPDATE :/,
+    onStderrLine: (line) => {
+      const p = parseXorrisoProgress(line);
+      if (p) o.onProgress?.({ writtenBytes: p.writtenBytes, totalBytes: p.totalBytes || o.total });
+      else if (messages.length < 1000) messages.push(line);
+    },
+  });
+  // Both settle before anything is cleaned up, so xorriso cannot recreate the temporary file afterwards.
+  const [hashing, writing] = await Promise.allSettled([followHash(o.tmpOut, xorriso, signal), xorriso]);
+  // On Ctrl-C the terminal signals xorriso too; it may exit before our handler has run.
+  if (writing.status === 'rejected' && signal && !signal.aborted) await new Promise((r) => setTimeout(r, 100));
+  if (signal?.aborted) throw new InterruptedError();
+  if (writing.status === 'rejected') throw toolOsError(writing.reason, `cannot write ${o.outPath}`, messages.join('\n')) ?? writing.reason;
+  if (hashing.status === 'rejected') throw hashing.reason;
+  return hashing.value;
 }
 
 /** A quick look at the written image: same volume id, our files and the edited menus are there with the right bytes. */

@@ -73,31 +73,32 @@ export function fixedTimeArgs(epoch: number): string[] {
   ];
 }
 
+/** The base's boot setup as native xorriso commands (`-report_el_torito cmd`), one per line on stdout. */
+export function bootCommandsArgs(iso: string): string[] {
+  return [...XORRISO_PROLOGUE, '-abort_on', 'FAILURE', '-indev', iso, '-report_el_torito', 'cmd'];
+}
+
 /**
- * Modify (never unpack and rebuild): load BASE read-only, replay its boot setup,
- * map our files in, write a new image to OUT.
- *
  * Speed choices (see the repack notes in the report): `-stdio_sync off` (the
  * default forces an fsync every 16 MB), `-compliance no_emul_toc` (no 64 KiB
  * emulated TOC: without it xorriso rewrites the image head after the body, which
  * would stop us hashing the output while it is written), `-md5 off` (no checksum
  * arrays: nothing to compute). Progress comes as "N of M MB written" UPDATE lines.
  */
-export function repackArgs(a: RepackArgs): string[] {
+function sessionArgs(devices: string[], boot: string[], a: Omit<RepackArgs, 'base' | 'out'>): string[] {
   const argv: string[] = [
     ...XORRISO_PROLOGUE,
     '-report_about', 'UPDATE',
     '-abort_on', 'FAILURE',
     '-return_with', 'SORRY', '32',
-    '-indev', a.base,
-    '-outdev', a.out,
+    ...devices,
     '-compliance', 'no_emul_toc',
     '-stdio_sync', 'off',
     '-md5', 'off',
     '-pacifier', 'cdrecord',
     '-pacifier', `interval=${a.progressInterval ?? 0.5}`,
     ...(a.epoch === undefined ? [] : fixedTimeArgs(a.epoch)),
-    '-boot_image', 'any', 'replay',
+    ...boot,
     ...(a.epoch === undefined ? [] : ['-boot_image', 'any', 'gpt_disk_guid=volume_date_uuid']),
   ];
   for (const m of a.maps) argv.push('-map', m.local, m.iso);
@@ -110,6 +111,26 @@ export function repackArgs(a: RepackArgs): string[] {
   if (a.executables.length) argv.push('-chmod', a.execMode, ...a.executables, '--');
   argv.push('-commit');
   return argv;
+}
+
+/**
+ * Modify (never unpack and rebuild): load BASE read-only, replay its boot setup,
+ * map our files in, write a whole new image to OUT.
+ */
+export function repackArgs(a: RepackArgs): string[] {
+  return sessionArgs(['-indev', a.base, '-outdev', a.out], ['-boot_image', 'any', 'replay'], a);
+}
+
+export interface GrowArgs extends Omit<RepackArgs, 'base' | 'out'> {
+  /** The working copy of the base, cut at the end of its ISO data: xorriso adds one session to it in place. */
+  dev: string;
+  /** The base's boot setup as native commands, its intervals pointed at extracted copies (grow-plan.ts). */
+  bootArgs: string[];
+}
+
+/** Grow: add one session to the working copy, with the base's boot setup given explicitly. */
+export function growArgs(a: GrowArgs): string[] {
+  return sessionArgs(['-dev', a.dev], a.bootArgs, a);
 }
 
 /** Print one file of a squashfs layer that starts `offset` bytes into `iso`, without unpacking it. */

@@ -37,15 +37,17 @@ beforeAll(async () => {
   fakeBin = join(dir, 'bin');
   mkdirSync(fakeBin);
   const real = (await runChecked(['sh', '-c', 'command -v xorriso'])).stdout.trim();
-  // FAKE_BEFORE / FAKE_AFTER: shell run before / after the real xorriso, with $final = the output path build-iso will publish.
+  // FAKE_BEFORE / FAKE_AFTER: shell run before / after the real xorriso, with $final = the output path build-iso will publish
+// (FAKE_FINAL when the test says it: a grown build's xorriso writes its working copy in the temporary folder).
   writeFileSync(
     join(fakeBin, 'xorriso'),
     `#!/bin/bash
 out=
 prev=
-for a in "$@"; do [[ $prev == -outdev ]] && out=$a; prev=$a; done
+for a in "$@"; do [[ $prev == -outdev || $prev == -dev ]] && out=$a; prev=$a; done
 if [[ -z $out ]]; then exec ${real} "$@"; fi
-d=\${out%/*}; b=\${out##*/}; b=\${b#.}; final=$d/\${b%.tmp-*}
+# Rewriting writes beside the output; growing writes a working copy elsewhere, so the test names the output.
+d=\${out%/*}; b=\${out##*/}; b=\${b#.}; final=\${FAKE_FINAL:-$d/\${b%.tmp-*}}
 eval "\${FAKE_BEFORE:-}"
 ${real} "$@" || exit $?
 eval "\${FAKE_AFTER:-}"
@@ -83,7 +85,7 @@ describe('image and .sha256 together or not at all', () => {
 
   it('a directory appearing there while xorriso writes: a clear error, neither file left', async () => {
     const d = mkdtempSync(join(dir, 'sumdir-late-'));
-    const r = await withFake({ FAKE_AFTER: 'mkdir "$final.sha256"' }, () => runCli(['--model', 'spark-2tb', '--config', CONFIG, '--iso', basePath, '-o', join(d, 'o.iso')]));
+    const r = await withFake({ FAKE_AFTER: 'mkdir "$final.sha256"', FAKE_FINAL: join(d, 'o.iso') }, () => runCli(['--model', 'spark-2tb', '--config', CONFIG, '--iso', basePath, '-o', join(d, 'o.iso')]));
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^build-iso: error: \S+o\.iso\.sha256 appeared while the image was being written .*; nothing was overwritten\n {2}hint: /m);
     expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
@@ -93,7 +95,7 @@ describe('image and .sha256 together or not at all', () => {
   it('an output created by someone else during the build is never overwritten without --force', async () => {
     const d = mkdtempSync(join(dir, 'race-'));
     const out = join(d, 'o.iso');
-    const e = await withFake({ FAKE_AFTER: 'echo theirs >"$final"' }, () => build(out).catch((x: unknown) => x));
+    const e = await withFake({ FAKE_AFTER: 'echo theirs >"$final"', FAKE_FINAL: out }, () => build(out).catch((x: unknown) => x));
     expect(e).toBeInstanceOf(UserError);
     expect((e as Error).message).toBe(`${out} appeared while the image was being written (another build to the same output?); nothing was overwritten`);
     expect(readFileSync(out, 'utf8')).toBe('theirs\n');
@@ -103,7 +105,7 @@ describe('image and .sha256 together or not at all', () => {
   it('a .sha256 created by someone else during the build: the image is taken back too', async () => {
     const d = mkdtempSync(join(dir, 'race-sum-'));
     const out = join(d, 'o.iso');
-    const e = await withFake({ FAKE_AFTER: 'echo theirs >"$final.sha256"' }, () => build(out).catch((x: unknown) => x));
+    const e = await withFake({ FAKE_AFTER: 'echo theirs >"$final.sha256"', FAKE_FINAL: out }, () => build(out).catch((x: unknown) => x));
     expect((e as Error).message).toMatch(/o\.iso\.sha256 appeared while the image was being written/);
     expect(readdirSync(d)).toEqual(['o.iso.sha256']);
   });
@@ -155,9 +157,11 @@ describe('OS errors: one line with the cause and a hint', () => {
   function inTmpfs(opts: string, args: string[], env: Record<string, string> = {}) {
     const mnt = mkdtempSync(join(dir, 'mnt-'));
     const cli = ['node', '--import', 'tsx', join(REPO, 'test', 'repack', 'cli-entry.ts'), ...args.map((a) => a.replaceAll('$MNT', mnt))];
-    const script = `mount -t tmpfs -o ${opts} none "$1" && shift && exec "$@"`;
+    // What is left on the tmpfs (but the test's own filler) is listed before the namespace, and the tmpfs, go away.
+    const script = `mount -t tmpfs -o ${opts} none "$1" && shift || exit 99; "$@"; rc=$?; echo "LEFT:$(ls -A "$MNT" | grep -vx fill | tr '\\n' ' ')" >&2; exit $rc`;
     const r = spawnSync('unshare', ['-rm', 'bash', '-c', script, 'sh', mnt, ...cli], { cwd: REPO, encoding: 'utf8', env: { ...process.env, PATH: `${fakeBin}:${process.env.PATH}`, ...env, MNT: mnt } });
-    return { ...r, mnt };
+    const left = /LEFT:(.*)\n?$/.exec(r.stderr);
+    return { ...r, stderr: r.stderr.replace(/LEFT:.*\n?$/, ''), mnt, left: left ? left[1]!.trim().split(' ').filter(Boolean) : undefined };
   }
   const buildTo = (out: string) => ['--model', 'spark-2tb', '--config', CONFIG, '--iso', basePath, '-o', out];
 
@@ -167,8 +171,19 @@ describe('OS errors: one line with the cause and a hint', () => {
     expect(r.stderr).toMatch(/^build-iso: error: cannot write to \S+: the file system is read-only\n {2}hint: write the image to a writable folder \(-o\)\n$/);
   });
 
-  it.skipIf(!canUnshare)('disk full while xorriso writes: one line and a hint; the command only with --debug', () => {
+  it.skipIf(!canUnshare)('disk full during a grown build: one line, nothing left behind', () => {
+    const fill = 'dd if=/dev/zero of="$MNT/fill" bs=4k status=none 2>/dev/null || true';
+    const r = inTmpfs('size=80m', [...buildTo('$MNT/o.iso'), '--json'], { FAKE_BEFORE: fill });
+    expect(r.status, r.stderr).toBe(1);
+    const doc = JSON.parse(r.stdout) as { ok: boolean; error: { kind: string; message: string; hint: string } };
+    // The in-kernel copy runs beside xorriso, so the space may run out in the image or, after it, in its .sha256.
+    expect(doc, r.stdout).toMatchObject({ ok: false, error: { kind: 'input', message: expect.stringMatching(/^cannot write \S+o\.iso(\.sha256)?: no space left on the device$/) } });
+    expect(r.left).toEqual([]);
+  });
+
+  it.skipIf(!canUnshare)('disk full while xorriso writes (--rewrite): one line and a hint; the command only with --debug', () => {
     const fill = 'dd if=/dev/zero of="$MNT/fill" bs=1M status=none 2>/dev/null || true';
+    const buildTo = (out: string) => ['--model', 'spark-2tb', '--config', CONFIG, '--iso', basePath, '-o', out, '--rewrite'];
     const r = inTmpfs('size=80m', buildTo('$MNT/o.iso'), { FAKE_BEFORE: fill });
     expect(r.status, r.stderr).toBe(1);
     expect(r.stderr).toMatch(/^build-iso: error: cannot write \S+o\.iso: no space left on the device\n {2}hint: free some space or write the image elsewhere \(-o\)\n$/m);
@@ -182,10 +197,10 @@ describe('OS errors: one line with the cause and a hint', () => {
 
   it.skipIf(!canUnshare)('disk full after xorriso (no room for the .sha256): a clear error, neither file left', () => {
     const fill = 'dd if=/dev/zero of="$MNT/fill" bs=4k status=none 2>/dev/null || true';
-    const r = inTmpfs('size=80m', [...buildTo('$MNT/o.iso'), '--json'], { FAKE_AFTER: fill });
+    const r = inTmpfs('size=80m', [...buildTo('$MNT/o.iso'), '--json', '--rewrite'], { FAKE_AFTER: fill });
     expect(r.status).toBe(1);
     const doc = JSON.parse(r.stdout) as { ok: boolean; error: { kind: string; message: string; hint: string } };
     expect(doc).toMatchObject({ ok: false, error: { kind: 'input', message: expect.stringMatching(/^cannot write \S+o\.iso\.sha256: no space left on the device$/) } });
-    expect(existsSync(join(r.mnt, 'o.iso'))).toBe(false);
+    expect(r.left).toEqual([]);
   });
 });

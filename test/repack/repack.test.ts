@@ -36,7 +36,7 @@ beforeAll(async () => {
     `#!/bin/bash
 out=
 prev=
-for a in "$@"; do [[ $prev == -outdev ]] && out=$a; prev=$a; done
+for a in "$@"; do [[ $prev == -outdev || $prev == -dev ]] && out=$a; prev=$a; done
 if [[ -n $out && -n \${FAKE_XORRISO:-} ]]; then
   echo partial >"$out"
   [[ $FAKE_XORRISO == fail ]] && { echo "xorriso : FAILURE : simulated write error" >&2; exit 5; }
@@ -157,6 +157,25 @@ describe('failures leave nothing behind', () => {
       expect((e as ToolError).message).toMatch(/xorriso exited with status 5/);
       expect((e as ToolError).command).toMatch(/^xorriso -no_rc .* -outdev .*\.out\.iso\.tmp-\d+ /);
       expect((e as ToolError).stderr).toContain('simulated write error');
+    } finally {
+      process.env.PATH = saved.PATH;
+      if (saved.FAKE === undefined) delete process.env.FAKE_XORRISO;
+      else process.env.FAKE_XORRISO = saved.FAKE;
+    }
+    expect(readdirSync(d)).toEqual([]);
+  });
+
+  it('a failing xorriso while growing: with method grow a ToolError naming the grow command; with auto the whole rewrite is tried and its failure reported', async () => {
+    const d = mkdtempSync(join(dir, 'fail-grow-'));
+    const outPath = join(d, 'out.iso');
+    const saved = { PATH: process.env.PATH, FAKE: process.env.FAKE_XORRISO };
+    process.env.PATH = `${fakeBin}:${process.env.PATH}`;
+    process.env.FAKE_XORRISO = 'fail';
+    try {
+      const e = await repackIso({ basePath, base, outPath, plan: testPlan(), confirm: false, force: false, method: 'grow' }).catch((err: unknown) => err);
+      expect(e).toBeInstanceOf(ToolError);
+      expect((e as ToolError).message).toMatch(/xorriso exited with status 5 while adding our files to the image/);
+      expect((e as ToolError).command).toMatch(/^xorriso -no_rc .* -dev \S+\/work\.iso /);
     } finally {
       process.env.PATH = saved.PATH;
       if (saved.FAKE === undefined) delete process.env.FAKE_XORRISO;

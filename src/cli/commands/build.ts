@@ -21,11 +21,18 @@ interface BuildFlags {
   confirm: boolean;
   vendorConfig: string;
   json: boolean;
+  /** Rewrite the whole image with xorriso instead of growing a copy of the base. */
+  rewrite: boolean;
   /** The stick to write the result to (with -o: after the file is built; without: straight from xorriso). */
   write?: string;
 }
 
 const MiB = 1024 * 1024;
+
+/** Said when the image had to be rewritten whole although growing was asked for. */
+function growWarning(r: { growRefused?: string }): string[] {
+  return r.growRefused === undefined ? [] : [`the whole image was rewritten (slower) because the base cannot be grown with its boot setup intact: ${r.growRefused}`];
+}
 
 /** A bar redrawn in place on a terminal; a line per 10% otherwise. */
 export function progressPrinter(stream: NodeJS.WriteStream): { update(p: RepackProgress): void; end(): void } {
@@ -96,6 +103,7 @@ export function register(program: Command): void {
     .option('--force', 'overwrite an existing output file and its .sha256', false)
     .option('--confirm', "leave 'autoinstall' off the kernel line: the installer asks before it erases the disk", false)
     .option('--vendor-config <policy>', "keep: merge the base image's own autoinstall into ours; ignore: use ours alone", 'keep')
+    .option('--rewrite', 'rewrite the whole image with xorriso instead of adding our files to a copy of the base (slower; same boot setup)', false)
     .option('--json', 'print the result (or the error) as JSON', false)
     .action(async (o: BuildFlags & StickFlags) => {
       const required: [string, keyof BuildFlags][] = [['--model <model>', 'model'], ['--config <file>', 'config'], ['--iso <file>', 'iso'], ...(o.write === undefined ? [['-o, --output <file>', 'output'] as [string, keyof BuildFlags]] : [])];
@@ -128,12 +136,13 @@ export function register(program: Command): void {
           plan,
           confirm: o.confirm,
           force: o.force,
+          method: o.rewrite ? 'modify' : 'auto',
           signal,
           ...(showProgress ? { onProgress: (p: RepackProgress) => progress.update(p) } : {}),
         }).finally(() => progress.end()),
       );
       const written = stick ? await writeToStick(stick, { kind: 'file', path: result.outPath, bytes: result.sizeBytes }, { expectSha256: result.sha256 }) : undefined;
-      const warnings = [...base.report.warnings, ...plan.warnings.map((w) => w.message), ...result.warnings, ...(stick?.warnings ?? [])];
+      const warnings = [...base.report.warnings, ...plan.warnings.map((w) => w.message), ...result.warnings, ...growWarning(result), ...(stick?.warnings ?? [])];
       const vendorSource = o.vendorConfig === 'keep' ? base.vendorAutoinstall?.source : undefined;
       if (o.json) {
         process.stdout.write(
@@ -148,6 +157,7 @@ export function register(program: Command): void {
             vendorAutoinstall: vendorSource ? { source: vendorSource, merge: plan.vendorMerge ?? null } : null,
             changed: result.changed,
             sourceDateEpoch: result.epoch,
+            method: result.method,
             ...(written ? { stick: { device: written.target, bytes: written.bytes, sha256: written.sha256, verified: true } } : {}),
             warnings,
           }),
@@ -181,10 +191,10 @@ async function buildOntoStick(o: BuildFlags & StickFlags & { write: string }, ve
   });
   const stick = await prepareStick(o.write, o, { imageBytes: streamSizeBound(base.report.sizeBytes), inputs: [{ what: `the base ISO ${o.iso}`, path: o.iso }] });
   const built = await interruptible((signal) =>
-    repackToStream({ basePath: o.iso, base, plan, confirm: o.confirm, signal }, (image) => writeToStick(stick, image)),
+    repackToStream({ basePath: o.iso, base, plan, confirm: o.confirm, method: o.rewrite ? 'modify' : 'auto', signal }, (image) => writeToStick(stick, image)),
   );
   const r = built.value;
-  const warnings = [...base.report.warnings, ...plan.warnings.map((w) => w.message), ...built.warnings, ...stick.warnings];
+  const warnings = [...base.report.warnings, ...plan.warnings.map((w) => w.message), ...built.warnings, ...growWarning(built), ...stick.warnings];
   if (o.json) {
     process.stdout.write(
       jsonDocument('build', {
@@ -196,6 +206,7 @@ async function buildOntoStick(o: BuildFlags & StickFlags & { write: string }, ve
         confirm: o.confirm,
         changed: built.changed,
         sourceDateEpoch: built.epoch,
+        method: built.method,
         stick: { device: r.target, bytes: r.bytes, sha256: r.sha256, verified: true },
         warnings,
       }),
