@@ -9,8 +9,12 @@
  * stdout) and turns O_DIRECT off for a short last block itself. build-iso opens
  * the device with O_EXCL and keeps it open for the whole write and read-back, so
  * nothing can mount it meanwhile; dd only writes through that descriptor.
- * The bytes pass through build-iso on their way to dd, which hashes them: the
- * image is read once, whether it comes from a file or straight from xorriso.
+ * An image file is read by dd itself: a pipe in between costs dd about two thirds
+ * of its rate (measured: 0.8–0.9 s for 1.6 GiB from the page cache to an O_DIRECT
+ * file, 2.5–2.9 s through `cat |`). Its sha256 is the one the build wrote beside
+ * it (IMAGE.sha256), or is computed from the file while dd copies it. A stream
+ * (the direct build) passes through build-iso into dd's stdin and is hashed on
+ * its way.
  */
 
 export const MiB = 1024 * 1024;
@@ -29,6 +33,17 @@ export interface WritePlan {
   direct: boolean;
   /** Partitions to unmount first (--unmount). */
   unmount: string[];
+}
+
+/** dd reads exactly `bytes` of the image file and writes the descriptor it got as stdout, reporting progress. */
+export function ddCopyArgs(image: string, bytes: number, p: Pick<WritePlan, 'blockBytes' | 'direct'>): string[] {
+  return ['dd', `if=${image}`, `bs=${p.blockBytes}`, 'iflag=count_bytes', `count=${bytes}`, ...(p.direct ? ['oflag=direct'] : []), 'conv=fsync', 'status=progress'];
+}
+
+/** dd's `status=progress` line: `1234567168 bytes (1.2 GB, 1.1 GiB) copied, 2 s, 617 MB/s`. */
+export function parseDdProgress(line: string): number | undefined {
+  const m = /^(\d+) bytes\b.* copied/.exec(line.trim());
+  return m ? Number(m[1]) : undefined;
 }
 
 /** dd reads our pipe on stdin and writes the descriptor it got as stdout. */

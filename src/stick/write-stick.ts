@@ -1,16 +1,18 @@
 /**
- * The stick stage's effectful step: write an image (a file, or a stream straight
- * from xorriso) to a device opened exclusively, hashing the bytes on their way,
- * flush the device, read the bytes back from the device itself and compare.
+ * The stick stage's effectful step: write an image (a file, which dd reads itself,
+ * or a stream from the direct build, hashed on its way) to a device opened
+ * exclusively, flush the device, read the bytes back from the device itself and
+ * compare them with the image's sha256.
  * See write-plan.ts for why dd does the aligned O_DIRECT I/O.
  */
 import { createHash } from 'node:crypto';
 import { closeSync, constants, openSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
+import { sha256File } from '../repack/follow-hash.js';
 import { InterruptedError, UserError } from '../diagnostics/errors.js';
 import { displayCommand, runChecked, runPiped, type PipedTool } from '../tools/run.js';
 import { deviceStillPresent } from './read-devices.js';
-import { ddReadArgs, ddWriteArgs, failureKind, failureMessage, flushBuffersArgs, umountArgs, type WritePlan } from './write-plan.js';
+import { ddCopyArgs, ddReadArgs, ddWriteArgs, failureKind, parseDdProgress, failureMessage, flushBuffersArgs, umountArgs, type WritePlan } from './write-plan.js';
 
 const CHUNK = 4 * 1024 * 1024;
 
@@ -124,7 +126,7 @@ function feed(tool: PipedTool, chunk: Buffer, gone: { error?: Error }, stop: Abo
 }
 
 /** Streams the source into dd (which writes the device), hashing on the way. */
-async function pump(source: WriteSource, tool: PipedTool, stop: AbortSignal, progress: (n: number) => void): Promise<{ bytes: number; sha256: string }> {
+async function pump(source: Extract<WriteSource, { kind: 'stream' }>, tool: PipedTool, stop: AbortSignal, progress: (n: number) => void): Promise<{ bytes: number; sha256: string }> {
   const hash = createHash('sha256');
   const gone: { error?: Error } = {};
   tool.stdin!.on('error', (e: Error) => {
@@ -138,40 +140,14 @@ async function pump(source: WriteSource, tool: PipedTool, stop: AbortSignal, pro
     bytes += chunk.length;
     progress(bytes);
   };
-  if (source.kind === 'file') {
-    const fh = await open(source.path, 'r');
-    try {
-      const read = async (pos: number) => {
-        const buf = Buffer.allocUnsafe(Math.min(CHUNK, source.bytes - pos));
-        if (!buf.length) return buf;
-        const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
-        return buf.subarray(0, bytesRead);
-      };
-      // Read the next chunk while the current one is on its way to the device.
-      let next = read(0);
-      let pos = 0;
-      for (;;) {
-        const chunk = await next;
-        if (!chunk.length) break;
-        pos += chunk.length;
-        next = read(pos);
-        await take(chunk);
-      }
-      await next.catch(() => undefined);
-    } finally {
-      await fh.close();
-    }
-    if (bytes !== source.bytes) throw new UserError(`${source.path} changed while it was being written (${bytes} of ${source.bytes} bytes read)`, 'do not modify the image while it is written');
-  } else {
-    // Stopped (Ctrl-C, or dd gone) while waiting for the producer: stop reading it.
-    const stream = source.stream as NodeJS.ReadableStream & { destroy?: (e?: Error) => void };
-    const onStop = () => stream.destroy?.(new InterruptedError());
-    stop.addEventListener('abort', onStop);
-    try {
-      for await (const chunk of stream as AsyncIterable<Buffer>) await take(chunk);
-    } finally {
-      stop.removeEventListener('abort', onStop);
-    }
+  // Stopped (Ctrl-C, or dd gone) while waiting for the producer: stop reading it.
+  const stream = source.stream as NodeJS.ReadableStream & { destroy?: (e?: Error) => void };
+  const onStop = () => stream.destroy?.(new InterruptedError());
+  stop.addEventListener('abort', onStop);
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) await take(chunk);
+  } finally {
+    stop.removeEventListener('abort', onStop);
   }
   tool.stdin!.end();
   return { bytes, sha256: hash.digest('hex') };
@@ -220,8 +196,9 @@ export async function writeStick(plan: WritePlan, source: WriteSource, opts: Sti
   for (const p of plan.unmount) await runChecked(umountArgs(p), { doing: `unmounting ${p}` });
   const fd = openTarget(plan);
   try {
+    if (source.kind === 'file') return await writeFile(plan, source, fd, opts);
     const start = Date.now();
-    const total = source.kind === 'file' ? source.bytes : source.estimatedBytes;
+    const total = source.estimatedBytes;
     const argv = ddWriteArgs(plan);
     const dd = runPiped(argv, { stdin: 'pipe', stdout: fd, ...(signal ? { signal } : {}) });
     let sent = 0;
@@ -266,12 +243,53 @@ export async function writeStick(plan: WritePlan, source: WriteSource, opts: Sti
     if (opts.expectSha256 && opts.expectSha256 !== sha256) {
       throw new UserError(`the image's sha256 is ${sha256}, its .sha256 file says ${opts.expectSha256}; the stick holds a damaged image`, 'build the image again');
     }
-    const back = await readBackSha256(plan, bytes, opts);
-    if (back.sha256 !== sha256) {
-      throw new UserError(`${plan.target} does not hold the image: read back sha256 ${back.sha256}, written ${sha256}`, 'the stick may be failing or fake; write it again or use another stick');
-    }
-    return { target: plan.target, bytes, sha256, writeMs, verifyMs: back.ms, direct: plan.direct };
+    return await checkReadBack(plan, bytes, sha256, 'written', writeMs, opts);
   } finally {
     closeSync(fd);
   }
+}
+
+async function checkReadBack(plan: WritePlan, bytes: number, sha256: string, whose: string, writeMs: number, opts: StickOptions): Promise<StickResult> {
+  const back = await readBackSha256(plan, bytes, opts);
+  if (back.sha256 !== sha256) {
+    throw new UserError(`${plan.target} does not hold the image: read back sha256 ${back.sha256}, ${whose} ${sha256}`, 'the stick may be failing or fake, or the image changed meanwhile; write it again or use another stick');
+  }
+  return { target: plan.target, bytes, sha256, writeMs, verifyMs: back.ms, direct: plan.direct };
+}
+
+/**
+ * An image file: dd copies it straight to the device (no pipe), and its sha256
+ * is the build's (expectSha256, from IMAGE.sha256) or is computed from the file
+ * beside dd. Either way the read-back must match it.
+ */
+async function writeFile(plan: WritePlan, source: Extract<WriteSource, { kind: 'file' }>, fd: number, opts: StickOptions): Promise<StickResult> {
+  const { signal } = opts;
+  const start = Date.now();
+  const before = await stat(source.path);
+  const hashing = opts.expectSha256 ? undefined : sha256File(source.path, signal);
+  hashing?.catch(() => undefined);
+  let sent = 0;
+  const argv = ddCopyArgs(source.path, source.bytes, plan);
+  const dd = runPiped(argv, {
+    stdout: fd,
+    ...(signal ? { signal } : {}),
+    onStderrLine: (line) => {
+      const n = parseDdProgress(line);
+      if (n === undefined) return;
+      sent = n;
+      opts.onProgress?.({ phase: 'write', doneBytes: n, totalBytes: source.bytes, elapsedMs: Date.now() - start });
+    },
+  });
+  const status = await dd.done;
+  if (signal?.aborted) throw interrupted(sent, plan.target);
+  if (status.exitCode !== 0) throw await failure(plan, sent, { stderr: status.stderr, command: displayCommand(argv) }, signal);
+  const hashed = hashing ? await hashing : undefined;
+  const after = await stat(source.path);
+  if (after.size !== before.size || after.mtimeMs !== before.mtimeMs || (hashed && hashed.bytes !== source.bytes)) {
+    throw new UserError(`${source.path} changed while it was being written`, 'do not modify the image while it is written');
+  }
+  const writeMs = Date.now() - start;
+  opts.onProgress?.({ phase: 'write', doneBytes: source.bytes, totalBytes: source.bytes, elapsedMs: writeMs });
+  const sha256 = opts.expectSha256 ?? hashed!.sha256;
+  return checkReadBack(plan, source.bytes, sha256, opts.expectSha256 ? `the image's .sha256 says` : 'the image has', writeMs, opts);
 }

@@ -145,43 +145,35 @@ describe('repack', () => {
 });
 
 describe('failures leave nothing behind', () => {
-  it('a failing xorriso: ToolError naming the command, no temp file, no output', async () => {
-    const d = mkdtempSync(join(dir, 'fail-'));
-    const outPath = join(d, 'out.iso');
+  /** repackIso into an empty folder with the stand-in xorriso failing every write; the error it threw. */
+  async function failingBuild(name: string, method?: 'grow'): Promise<unknown> {
+    const d = mkdtempSync(join(dir, name));
     const saved = { PATH: process.env.PATH, FAKE: process.env.FAKE_XORRISO };
     process.env.PATH = `${fakeBin}:${process.env.PATH}`;
     process.env.FAKE_XORRISO = 'fail';
     try {
-      const e = await repackIso({ basePath, base, outPath, plan: testPlan(), confirm: false, force: false }).catch((err: unknown) => err);
-      expect(e).toBeInstanceOf(ToolError);
-      expect((e as ToolError).message).toMatch(/xorriso exited with status 5/);
-      expect((e as ToolError).command).toMatch(/^xorriso -no_rc .* -outdev .*\.out\.iso\.tmp-\d+ /);
-      expect((e as ToolError).stderr).toContain('simulated write error');
+      return await repackIso({ basePath, base, outPath: join(d, 'out.iso'), plan: testPlan(), confirm: false, force: false, ...(method ? { method } : {}) }).catch((err: unknown) => err);
     } finally {
       process.env.PATH = saved.PATH;
       if (saved.FAKE === undefined) delete process.env.FAKE_XORRISO;
       else process.env.FAKE_XORRISO = saved.FAKE;
+      expect(readdirSync(d)).toEqual([]);
     }
-    expect(readdirSync(d)).toEqual([]);
+  }
+
+  it('a failing xorriso: growing fails, the whole rewrite is tried and its failure reported; no temp file, no output', async () => {
+    const e = await failingBuild('fail-');
+    expect(e).toBeInstanceOf(ToolError);
+    expect((e as ToolError).message).toMatch(/xorriso exited with status 5/);
+    expect((e as ToolError).command).toMatch(/^xorriso -no_rc .* -outdev .*\.out\.iso\.tmp-\d+ /);
+    expect((e as ToolError).stderr).toContain('simulated write error');
   });
 
-  it('a failing xorriso while growing: with method grow a ToolError naming the grow command; with auto the whole rewrite is tried and its failure reported', async () => {
-    const d = mkdtempSync(join(dir, 'fail-grow-'));
-    const outPath = join(d, 'out.iso');
-    const saved = { PATH: process.env.PATH, FAKE: process.env.FAKE_XORRISO };
-    process.env.PATH = `${fakeBin}:${process.env.PATH}`;
-    process.env.FAKE_XORRISO = 'fail';
-    try {
-      const e = await repackIso({ basePath, base, outPath, plan: testPlan(), confirm: false, force: false, method: 'grow' }).catch((err: unknown) => err);
-      expect(e).toBeInstanceOf(ToolError);
-      expect((e as ToolError).message).toMatch(/xorriso exited with status 5 while adding our files to the image/);
-      expect((e as ToolError).command).toMatch(/^xorriso -no_rc .* -dev \S+\/work\.iso /);
-    } finally {
-      process.env.PATH = saved.PATH;
-      if (saved.FAKE === undefined) delete process.env.FAKE_XORRISO;
-      else process.env.FAKE_XORRISO = saved.FAKE;
-    }
-    expect(readdirSync(d)).toEqual([]);
+  it('a failing xorriso with method grow: a ToolError naming the grow command, nothing left', async () => {
+    const e = await failingBuild('fail-grow-', 'grow');
+    expect(e).toBeInstanceOf(ToolError);
+    expect((e as ToolError).message).toMatch(/xorriso exited with status 5 while adding our files to the image/);
+    expect((e as ToolError).command).toMatch(/^xorriso -no_rc .* -dev \S+\/work\.iso /);
   });
 
   it('not enough free space is refused before anything is written', async () => {

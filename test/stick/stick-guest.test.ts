@@ -122,6 +122,9 @@ case_ write $B write /job/out.iso "$STICK" --yes --device-serial FELLOWSTICK01
 case_ verify $B verify "$STICK" --image /job/out.iso
 case_ direct $B --model spark-4tb --config /job/config.yaml --iso /job/base.iso --write "$DIRECT" --yes --device-serial DIRECTSTICK
 case_ verify-direct $B verify "$DIRECT" --image /job/out.iso
+case_ poweroff $B write /job/out.iso "$MOUNTED" --yes --device-serial MOUNTEDSTICK --power-off
+udevadm settle; sleep 1
+lsblk -dn -o SERIAL >/job/out/after-poweroff.txt
 
 head -c 96M /dev/urandom >/tmp/big.img
 # Ctrl-C: SIGINT to build-iso (dd gets it too, as from a terminal's process group).
@@ -229,6 +232,15 @@ describe.skipIf(skip)(`stick end to end in a guest${skip ? ` (skipped: ${why})` 
     readSync(fd, sata, 0, sata.length, 0);
     closeSync(fd);
     expect(sata.every((b) => b === 0)).toBe(true);
+  });
+
+  it('--power-off: written, verified, then powered off: the stick is gone from the system, the others are not', () => {
+    const p = out('poweroff');
+    expect(p.rc, p.stderr).toBe(0);
+    expect(p.stdout.trim().split('\n').at(-1)).toBe('ready: the stick is powered off; you can remove it');
+    const left = readFileSync(join(job, 'out', 'after-poweroff.txt'), 'utf8').split('\n').map((l) => l.trim());
+    expect(left).not.toContain('MOUNTEDSTICK');
+    expect(left).toContain('FELLOWSTICK01');
   });
 
   it('--unmount unmounts the stick and writes it', () => {

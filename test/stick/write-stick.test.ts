@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { UserError } from '../../src/diagnostics/errors.js';
-import { ddReadArgs, ddWriteArgs, failureKind, failureMessage, type WritePlan } from '../../src/stick/write-plan.js';
+import { ddCopyArgs, ddReadArgs, ddWriteArgs, failureKind, failureMessage, parseDdProgress, type WritePlan } from '../../src/stick/write-plan.js';
 import { readBackSha256, StickIncompleteError, supportsDirect, writeStick } from '../../src/stick/write-stick.js';
 import { REPO } from '../helpers/render.js';
 
@@ -27,6 +27,12 @@ describe('dd argv', () => {
     expect(ddReadArgs('/dev/sdb', 4194305, { blockBytes: 4194304, direct: true })).toEqual(['dd', 'if=/dev/sdb', 'bs=4194304', 'count=2', 'iflag=direct', 'status=none']);
   });
 
+  it('an image file is copied by dd itself, exactly its length, with progress', () => {
+    expect(ddCopyArgs('/tmp/a b.iso', 12345, { blockBytes: 4194304, direct: true })).toEqual(['dd', 'if=/tmp/a b.iso', 'bs=4194304', 'iflag=count_bytes', 'count=12345', 'oflag=direct', 'conv=fsync', 'status=progress']);
+    expect(parseDdProgress('1234567168 bytes (1.2 GB, 1.1 GiB) copied, 2 s, 617 MB/s')).toBe(1234567168);
+    expect(parseDdProgress('5243657+0 records in')).toBeUndefined();
+  });
+
   it('tells the causes of a failure apart', () => {
     expect(failureKind({ stderr: "dd: error writing 'standard output': No space left on device" })).toBe('no-space');
     expect(failureKind({ stderr: "dd: error writing 'standard output': Input/output error" })).toBe('io-error');
@@ -40,7 +46,7 @@ describe('dd argv', () => {
 });
 
 describe('writeStick', () => {
-  it('writes an image file, hashes it on the way and verifies the read-back', async () => {
+  it('writes an image file, hashes it beside the copy and verifies the read-back', async () => {
     // Not a multiple of the block size nor of 512: the last block goes without O_DIRECT.
     const data = randomBytes(5 * 1024 * 1024 + 777);
     const image = join(dir, 'image.iso');
@@ -54,6 +60,19 @@ describe('writeStick', () => {
     // The stick is bigger than the image: the bytes after it are left alone.
     expect(statSync(target).size).toBe(8 * 1024 * 1024);
     expect(seen.at(-1)).toBe(data.length);
+  });
+
+  it("with the build's sha256 the file is not hashed again; a wrong one fails the read-back, naming both", async () => {
+    const data = randomBytes(3 * 1024 * 1024 + 512);
+    const image = join(dir, 'known.iso');
+    writeFileSync(image, data);
+    const target = join(dir, 'known.bin');
+    const r = await writeStick(plan(target), { kind: 'file', path: image, bytes: data.length }, { expectSha256: sha(data) });
+    expect(r).toMatchObject({ bytes: data.length, sha256: sha(data) });
+    const wrong = '0'.repeat(64);
+    const e = await writeStick(plan(target), { kind: 'file', path: image, bytes: data.length }, { expectSha256: wrong }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(UserError);
+    expect((e as Error).message).toBe(`${target} does not hold the image: read back sha256 ${sha(data)}, the image's .sha256 says ${wrong}`);
   });
 
   it('takes a stream (the direct build) and reports its real length', async () => {

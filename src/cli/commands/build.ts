@@ -100,6 +100,7 @@ export function register(program: Command): void {
     .option('--device-serial <serial>', "--write: the stick's serial (see build-iso devices)")
     .option('--allow-non-removable', '--write: allow a fixed disk (needs --device-serial)', false)
     .option('--unmount', "--write: unmount the stick's own mounted partitions first", false)
+    .option('--power-off', '--write: power the stick off once it is verified', false)
     .option('--force', 'overwrite an existing output file and its .sha256', false)
     .option('--confirm', "leave 'autoinstall' off the kernel line: the installer asks before it erases the disk", false)
     .option('--vendor-config <policy>', "keep: merge the base image's own autoinstall into ours; ignore: use ours alone", 'keep')
@@ -158,7 +159,7 @@ export function register(program: Command): void {
             changed: result.changed,
             sourceDateEpoch: result.epoch,
             method: result.method,
-            ...(written ? { stick: { device: written.target, bytes: written.bytes, sha256: written.sha256, verified: true } } : {}),
+            ...(written ? { stick: { device: written.target, bytes: written.bytes, sha256: written.sha256, verified: true, poweredOff: written.poweredOff ?? null } } : {}),
             warnings,
           }),
         );
@@ -207,7 +208,7 @@ async function buildOntoStick(o: BuildFlags & StickFlags & { write: string }, ve
         changed: built.changed,
         sourceDateEpoch: built.epoch,
         method: built.method,
-        stick: { device: r.target, bytes: r.bytes, sha256: r.sha256, verified: true },
+        stick: { device: r.target, bytes: r.bytes, sha256: r.sha256, verified: true, poweredOff: r.poweredOff ?? null },
         warnings,
       }),
     );

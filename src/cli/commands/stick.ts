@@ -10,6 +10,7 @@ import { describeModel, findPartition, type BlockDevice } from '../../stick/bloc
 import { candidateDevices, decideTarget, describeErase, humanBytes, confirmationMatches, type Refusal } from '../../stick/device-policy.js';
 import { inputsOnDisks, listBlockDevices, resolveDeviceName } from '../../stick/read-devices.js';
 import { BLOCK_BYTES, type WritePlan } from '../../stick/write-plan.js';
+import { powerOffStick, type PowerOffResult } from '../../stick/power-off.js';
 import { supportsDirect, writeStick, type StickResult, type WriteSource } from '../../stick/write-stick.js';
 import { jsonDocument } from '../json-output.js';
 import { stickProgressPrinter } from '../stick-progress.js';
@@ -19,6 +20,15 @@ export interface StickFlags {
   deviceSerial?: string;
   allowNonRemovable?: boolean;
   unmount?: boolean;
+  /** After the read-back passed, power the stick off (as "safely remove" does). */
+  powerOff?: boolean;
+}
+
+/** A written and verified stick, and whether it was powered off afterwards. */
+export interface WrittenStick extends StickResult {
+  poweredOff?: PowerOffResult['done'];
+  /** Why powering off failed (the stick is good all the same). */
+  powerOffProblem?: string;
 }
 
 /** The gravest reason first: the running system, pools and holders before the rest. */
@@ -58,7 +68,7 @@ async function askToType(device: BlockDevice): Promise<boolean> {
  * Everything before the first byte is written: find the device, apply the policy
  * with the image's size and the files the run reads, and get the user's consent.
  */
-export async function prepareStick(deviceArg: string, flags: StickFlags, ctx: { imageBytes: number; inputs: { what: string; path: string }[] }): Promise<{ plan: WritePlan; device: BlockDevice; warnings: string[] }> {
+export async function prepareStick(deviceArg: string, flags: StickFlags, ctx: { imageBytes: number; inputs: { what: string; path: string }[] }): Promise<{ plan: WritePlan; device: BlockDevice; warnings: string[]; powerOff: boolean }> {
   if (flags.allowNonRemovable && !flags.deviceSerial) {
     throw new UsageError('--allow-non-removable needs --device-serial SERIAL too', 'see the serial with build-iso devices --all');
   }
@@ -89,24 +99,32 @@ export async function prepareStick(deviceArg: string, flags: StickFlags, ctx: { 
     direct: supportsDirect(device.path),
     unmount: decision.unmount,
   };
-  return { plan, device, warnings: decision.warnings };
+  return { plan, device, warnings: decision.warnings, powerOff: flags.powerOff === true };
 }
 
 /** Write, read back, and say so; "ready" only after the read-back matched. */
-export async function writeToStick(p: { plan: WritePlan; device: BlockDevice }, source: WriteSource, opts: { expectSha256?: string; json?: boolean } = {}): Promise<StickResult> {
+export async function writeToStick(p: { plan: WritePlan; device: BlockDevice; powerOff?: boolean }, source: WriteSource, opts: { expectSha256?: string; json?: boolean } = {}): Promise<WrittenStick> {
   const progress = stickProgressPrinter(process.stderr);
-  const result = await interruptible((signal) =>
+  const result: WrittenStick = await interruptible((signal) =>
     writeStick(p.plan, source, { signal, onProgress: (x) => progress.update(x), ...(opts.expectSha256 ? { expectSha256: opts.expectSha256 } : {}) }).finally(() => progress.end()),
   );
+  if (p.powerOff && p.plan.sysName) {
+    try {
+      result.poweredOff = (await powerOffStick(p.plan.sysName)).done;
+    } catch (e) {
+      result.powerOffProblem = (e as Error).message;
+    }
+  }
   return result;
 }
 
-export function describeStickResult(r: StickResult, d: BlockDevice): string[] {
+export function describeStickResult(r: WrittenStick, d: BlockDevice): string[] {
   const rate = (bytes: number, ms: number) => `${(bytes / 1e6 / Math.max(ms / 1000, 0.001)).toFixed(1)} MB/s`;
   return [
     `wrote ${humanBytes(r.bytes)} to ${r.target} (${describeModel(d)}, serial ${d.serial ?? 'none'}) in ${(r.writeMs / 1000).toFixed(1)} s, ${rate(r.bytes, r.writeMs)}${r.direct ? '' : ' (page cache flushed; no O_DIRECT here)'}`,
     `verified: read ${humanBytes(r.bytes)} back from ${r.target} in ${(r.verifyMs / 1000).toFixed(1)} s, sha256 ${r.sha256}`,
-    'ready: you can remove the stick',
+    ...(r.powerOffProblem ? [`warning: could not power the stick off: ${r.powerOffProblem}`] : []),
+    r.poweredOff ? `ready: the stick is ${r.poweredOff}; you can remove it` : 'ready: you can remove the stick',
   ];
 }
 
@@ -167,6 +185,7 @@ export function register(program: Command): void {
     .option('--device-serial <serial>', "the stick's serial (see build-iso devices): the write stops if the device has another")
     .option('--allow-non-removable', 'allow a fixed disk (needs --device-serial)', false)
     .option('--unmount', "unmount the stick's own mounted partitions first", false)
+    .option('--power-off', 'power the stick off once it is verified', false)
     .option('--json', 'print the result as JSON', false)
     .action(async (image: string, deviceArg: string, o: StickFlags & { json: boolean }) => {
       const st = await stat(image).catch(() => undefined);
@@ -176,7 +195,7 @@ export function register(program: Command): void {
       const expect = await sha256FileFor(image);
       const r = await writeToStick(prepared, { kind: 'file', path: image, bytes: st.size }, { ...(expect ? { expectSha256: expect } : {}) });
       if (o.json) {
-        process.stdout.write(jsonDocument('write', { device: r.target, serial: prepared.device.serial ?? null, bytes: r.bytes, sha256: r.sha256, writeMs: r.writeMs, verifyMs: r.verifyMs, direct: r.direct, verified: true, warnings: prepared.warnings }));
+        process.stdout.write(jsonDocument('write', { device: r.target, serial: prepared.device.serial ?? null, bytes: r.bytes, sha256: r.sha256, writeMs: r.writeMs, verifyMs: r.verifyMs, direct: r.direct, verified: true, poweredOff: r.poweredOff ?? null, warnings: [...prepared.warnings, ...(r.powerOffProblem ? [`could not power the stick off: ${r.powerOffProblem}`] : [])] }));
         return;
       }
       process.stdout.write(`${[...prepared.warnings.map((w) => `warning: ${w}`), ...describeStickResult(r, prepared.device)].join('\n')}\n`);
