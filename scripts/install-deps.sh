@@ -17,4 +17,4 @@ export DEBIAN_FRONTEND=noninteractive
   xorriso squashfs-tools mtools dosfstools grub-common cpio gzip zstd \
   qemu-system-arm qemu-efi-aarch64 ipxe-qemu nginx-light \
   qemu-system-x86 ovmf mmdebstrap e2fsprogs git \
-  python3 python3-yaml whois time ca-certificates gdisk
+  python3 python3-yaml whois time ca-certificates gdisk openssl

@@ -144,30 +144,50 @@ export async function growImage(o: GrowInput): Promise<GrownImage | { unsupporte
   return { basePath: o.basePath, workPath, segments: imageSegments(holes, sizeBytes), sizeBytes };
 }
 
+/** A reader of whole chunks: a short read of a segment is an error (the file shrank). */
+async function readFull(fh: FileHandle, buf: Buffer, offset: number, what: string): Promise<Buffer> {
+  let done = 0;
+  while (done < buf.length) {
+    const { bytesRead } = await fh.read(buf, done, buf.length - done, offset + done);
+    if (!bytesRead) throw new MediaError(`${what} ended at byte ${offset + done} while the image was read`);
+    done += bytesRead;
+  }
+  return buf;
+}
+
 /**
- * The grown image's bytes in order, `CHUNK` at a time. With `reuse`, every chunk
- * is a view of one buffer, valid only until the next is asked for.
+ * The grown image's bytes in order, `CHUNK` at a time, the next chunk read while
+ * the consumer works on the current one. With `reuse`, chunks are views of two
+ * buffers taken in turn: each is valid only until the next but one is asked for.
  */
 export async function* grownChunks(g: GrownImage, opts: { reuse?: boolean; signal?: AbortSignal } = {}): AsyncGenerator<Buffer> {
   const { signal } = opts;
-  const shared = opts.reuse ? Buffer.allocUnsafe(CHUNK) : undefined;
+  const pair = opts.reuse ? [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)] : undefined;
   const base = await open(g.basePath, 'r');
   const work = await open(g.workPath, 'r');
+  const reads: { fh: FileHandle; what: string; offset: number; length: number }[] = [];
+  for (const s of g.segments) {
+    const [fh, what] = s.source === 'base' ? [base, g.basePath] : [work, g.workPath];
+    for (let at = 0; at < s.length; at += CHUNK) reads.push({ fh, what, offset: s.offset + at, length: Math.min(CHUNK, s.length - at) });
+  }
+  const start = (k: number): Promise<Buffer> | undefined => {
+    const r = reads[k];
+    if (!r) return undefined;
+    const buf = pair ? pair[k % 2]!.subarray(0, r.length) : Buffer.allocUnsafe(r.length);
+    const p = readFull(r.fh, buf, r.offset, r.what);
+    p.catch(() => undefined);
+    return p;
+  };
+  let next = start(0);
   try {
-    for (const s of g.segments) {
-      const fh = s.source === 'base' ? base : work;
-      let done = 0;
-      while (done < s.length) {
-        if (signal?.aborted) throw new InterruptedError();
-        const want = Math.min(CHUNK, s.length - done);
-        const buf = shared ? shared.subarray(0, want) : Buffer.allocUnsafe(want);
-        const { bytesRead } = await fh.read(buf, 0, want, s.offset + done);
-        if (!bytesRead) throw new MediaError(`${s.source === 'base' ? g.basePath : g.workPath} ended at byte ${s.offset + done} while the image was read`);
-        done += bytesRead;
-        yield bytesRead === buf.length ? buf : buf.subarray(0, bytesRead);
-      }
+    for (let k = 0; next; k++) {
+      if (signal?.aborted) throw new InterruptedError();
+      const chunk = await next;
+      next = start(k + 1);
+      yield chunk;
     }
   } finally {
+    await next?.catch(() => undefined);
     await base.close();
     await work.close();
   }
