@@ -37,18 +37,25 @@ export async function benchStick(o: { base: string; config: string; work: string
   const target = { target: dev, blockBytes: BLOCK_BYTES, direct: supportsDirect(o.work), unmount: [] };
   const t = { dd: [] as number[], write: [] as number[], writeHashing: [] as number[], readBack: [] as number[], direct: [] as number[], buildThenWrite: [] as number[] };
   spawnSync('sh', ['-c', 'cat "$1" >/dev/null', 'sh', image]);
+  // Each timed step starts on a quiet disk: nothing of the previous one still being written back.
+  const quiet = () => spawnSync('sync');
   for (let i = 0; i < rounds; i++) {
+    quiet();
     let s = Date.now();
     const dd = spawnSync('dd', [`if=${image}`, `of=${dev}`, 'bs=4M', 'oflag=direct', 'conv=fsync,notrunc', 'status=none']);
     if (dd.status !== 0) throw new Error(`dd failed: ${dd.stderr}`);
     t.dd.push((Date.now() - s) / 1000);
+    quiet();
     const w = await writeStick(target, { kind: 'file', path: image, bytes }, { expectSha256: built.sha256 });
     t.write.push(w.writeMs / 1000);
     t.readBack.push(w.verifyMs / 1000);
+    quiet();
     t.writeHashing.push((await writeStick(target, { kind: 'file', path: image, bytes })).writeMs / 1000);
+    quiet();
     s = Date.now();
     await repackToStream({ basePath: o.base, base, plan, confirm: false }, (img) => writeStick(target, img));
     t.direct.push((Date.now() - s) / 1000);
+    quiet();
     s = Date.now();
     const file = join(o.work, 'stick-built.iso');
     const b = await repackIso({ basePath: o.base, base, outPath: file, plan, confirm: false, force: true });

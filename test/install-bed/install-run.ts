@@ -51,8 +51,18 @@ export interface InstallResult {
   accel: string;
   /** Why it did not install or boot, with the end of the failing log. */
   error?: string;
+  /** Set when the first attempt stalled past INSTALL_TIMEOUT_MS and the install ran again on a fresh disk: where it stalled. */
+  retriedAfter?: string;
   workDir: string;
 }
+
+/**
+ * One install takes 10–16 minutes under TCG here. Once in about a dozen runs a
+ * guest stalled inside a late-command's update-initramfs for over half an hour
+ * with the host idle; an install that has not finished after this long is run
+ * once more from a blank disk (a failing install is never repeated).
+ */
+export const INSTALL_TIMEOUT_MS = 25 * 60_000;
 
 /** The install planned for a config (pure apart from reading the config and templates). */
 export function planFor(model: string, configPath: string, diskBytes: number, serial: string): InstallPlan {
@@ -107,31 +117,46 @@ export async function runInstall(o: InstallOptions): Promise<InstallResult> {
   mkdirSync(workDir, { recursive: true });
   const plan = planFor(o.model, o.config, diskBytes, serial);
   const jobDir = join(workDir, 'job');
-  rmSync(jobDir, { recursive: true, force: true });
-  writeJob(jobDir, plan);
-  const disk = sparseDisk(join(workDir, 'nvme.img'), diskBytes);
   const vars = join(workDir, 'OVMF_VARS.fd');
-  rmSync(vars, { force: true });
-  const disks = [{ file: disk, serial }];
+  const diskFile = join(workDir, 'nvme.img');
+  const disks = [{ file: diskFile, serial }];
+  /** A blank disk, blank NVRAM and a fresh job folder. */
+  const fresh = () => {
+    rmSync(jobDir, { recursive: true, force: true });
+    writeJob(jobDir, plan);
+    rmSync(diskFile, { force: true });
+    sparseDisk(diskFile, diskBytes);
+    rmSync(vars, { force: true });
+  };
   const result: InstallResult = { installed: false, booted: false, checks: [], stages: [], accel: '', workDir };
   try {
     log(`installing ${o.config} (${o.model}) onto a ${diskBytes}-byte NVMe`);
-    let pending = '';
-    const job = await runJob({
-      script: plan.files['job.sh']!.content.toString(),
-      jobDir,
-      disks,
-      vars,
-      withSource: true,
-      ...(o.smp ? { smp: o.smp } : {}),
-      timeoutMs: 45 * 60_000,
-      onConsole: (c) => {
-        pending += c;
-        const lines = pending.split('\n');
-        pending = lines.pop() ?? '';
-        for (const line of lines) if (line.startsWith('FELLOWOS-STAGE')) log(line.trim());
-      },
-    });
+    const install = async () => {
+      fresh();
+      let pending = '';
+      return runJob({
+        script: plan.files['job.sh']!.content.toString(),
+        jobDir,
+        disks,
+        vars,
+        withSource: true,
+        ...(o.smp ? { smp: o.smp } : {}),
+        timeoutMs: INSTALL_TIMEOUT_MS,
+        onConsole: (c) => {
+          pending += c;
+          const lines = pending.split('\n');
+          pending = lines.pop() ?? '';
+          for (const line of lines) if (line.startsWith('FELLOWOS-STAGE')) log(line.trim());
+        },
+      });
+    };
+    let job = await install();
+    if (job.timedOut) {
+      const started = [...job.log.matchAll(/^FELLOWOS-STAGE (\S+) start$/gm)].pop()?.[1] ?? 'before the first stage';
+      result.retriedAfter = `stalled in ${started} after ${Math.round(job.ms / 60_000)} min; the end of its console:\n${job.console.slice(-3000)}`;
+      log(`the install has not finished after ${Math.round(job.ms / 60_000)} min (in ${started}); installing once more on a blank disk`);
+      job = await install();
+    }
     result.accel = job.accel;
     result.stages.push(...stagesOf(job.log));
     result.stages.push({ stage: 'install-total', ok: job.exitCode === 0, seconds: Math.round(job.ms / 1000) });

@@ -28,6 +28,7 @@ function failing(r: InstallResult): string[] {
 function report(name: string, r: InstallResult): void {
   const times = r.stages.map((s) => `${s.stage} ${s.seconds}s${s.ok ? '' : ' FAILED'}`).join(', ');
   process.stderr.write(`[install-bed] ${name} (${r.accel}): ${times}; ${r.checks.filter((c) => c.ok).length}/${r.checks.length} checks held\n`);
+  if (r.retriedAfter) process.stderr.write(`[install-bed] ${name}: installed on the second attempt; the first ${r.retriedAfter}\n`);
 }
 
 const CASES = [

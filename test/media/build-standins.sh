@@ -603,7 +603,8 @@ build_media() {
 	local job
 	for job in "${jobs[@]}"; do
 		IFS=: read -r iso kind mib <<<"$job"
-		key=$(media_key "$kind" "$mib")
+		# The kernel and initrd the image carries count by content: a rebuilt initrd rebuilds the images.
+		key=$(media_key "$kind" "$mib" "$(cat "$OUT_DIR/vmlinuz-arm64" "$OUT_DIR/test-initrd-arm64.cpio.gz" | sha256sum)")
 		if up_to_date "$OUT_DIR/$iso" "$key"; then
 			log "$iso up to date"
 			continue
