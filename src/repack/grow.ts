@@ -45,14 +45,7 @@ export interface GrowInput extends Omit<GrowArgs, 'dev' | 'bootArgs'> {
 }
 
 async function readAt(fh: FileHandle, offset: number, length: number): Promise<Buffer> {
-  const buf = Buffer.alloc(length);
-  let done = 0;
-  while (done < length) {
-    const { bytesRead } = await fh.read(buf, done, length - done, offset + done);
-    if (!bytesRead) throw new MediaError(`the base image ends at byte ${offset + done}, before ${offset + length}`);
-    done += bytesRead;
-  }
-  return buf;
+  return readFull(fh, Buffer.alloc(length), offset, 'the image');
 }
 
 async function copyRange(from: FileHandle, to: FileHandle, offset: number, length: number, buf: Buffer, toOffset = offset): Promise<void> {

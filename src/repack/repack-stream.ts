@@ -6,7 +6,7 @@
  * stdio:/dev/fd/3`); with `-compliance no_emul_toc` it writes front to back and
  * never seeks back.
  */
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { Transform } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -95,7 +95,6 @@ export async function repackToStream<T>(opts: Omit<RepackOptions, 'outPath' | 'f
     let growRefused: string | undefined;
     if (method !== 'modify') {
       const growDir = join(stageDir, 'grow');
-      await mkdir(growDir);
       const grown = await tryGrow({ basePath, dir: growDir, maps, edits, epoch, method, signal: stop.signal });
       if ('unsupported' in grown) growRefused = grown.unsupported;
       else {

@@ -241,6 +241,7 @@ export function mediumRepackArgs(basePath: string, out: string, maps: IsoMapping
 export async function tryGrow(o: { basePath: string; dir: string; maps: IsoMapping[]; edits: MediumEdits; epoch: number; method: 'auto' | 'grow'; signal?: AbortSignal }): Promise<GrownImage | { unsupported: string }> {
   let grown: GrownImage | { unsupported: string };
   try {
+    await mkdir(o.dir, { recursive: true });
     grown = await growImage({ basePath: o.basePath, dir: o.dir, ...mediumSessionArgs(o.maps, o.edits, o.epoch), ...(o.signal ? { signal: o.signal } : {}) });
   } catch (e) {
     if (o.signal?.aborted) throw new InterruptedError();
@@ -282,7 +283,6 @@ export async function repackIso(opts: RepackOptions): Promise<RepackResult> {
     const method = opts.method ?? 'auto';
     if (method !== 'modify') {
       const growDir = join(stageDir, 'grow');
-      await mkdir(growDir);
       // The in-kernel copy runs while xorriso grows the small working copy, and the hash while the copy finishes.
       const copying = copyBase(basePath, tmpOut);
       copying.catch(() => undefined);
